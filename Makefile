@@ -1,0 +1,37 @@
+# Samsa's build and test entry points. `make test` is the one command that
+# sets up and runs the whole suite (CI runs exactly it).
+GO ?= go
+
+.PHONY: build test test-deps vet race full fuzz bench
+
+build:
+	$(GO) build -o bin/samsa ./cmd/samsa
+
+# Everything: third-party client deps, vet, unit+integration tests under the
+# race detector (short sizes), then the full-size end-to-end and
+# compatibility runs without it.
+test: test-deps vet race full
+
+test-deps:
+	bash compat/install.sh
+
+vet:
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -short -count=1 -timeout 20m ./...
+
+full:
+	SAMSA_COMPAT_REQUIRED=$${SAMSA_COMPAT_REQUIRED:-1} $(GO) test -count=1 -timeout 20m ./e2e/... ./compat/...
+
+# Each fuzz target for FUZZTIME (default 2m).
+FUZZTIME ?= 2m
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/storage/ ./internal/record/ ./e2e/

@@ -1,0 +1,207 @@
+// Package e2e drives a real Samsa broker through real Kafka clients over
+// loopback: franz-go here, other clients under compat/.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+func createTopic(t *testing.T, adm *kadm.Client, name string, partitions int32, configs map[string]*string) {
+	t.Helper()
+	ctx := brokertest.Context(t, 10*time.Second)
+	resp, err := adm.CreateTopics(ctx, partitions, 1, configs, name)
+	if err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+	if err := resp[name].Err; err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+}
+
+// produceN produces n keyed records with the client's defaults (idempotent,
+// acks=all) and returns, per partition, the values in offset order.
+func produceN(t *testing.T, cl *kgo.Client, topic string, n int) map[int32][]string {
+	t.Helper()
+	ctx := brokertest.Context(t, 2*time.Minute)
+	type result struct {
+		partition int32
+		offset    int64
+		value     string
+	}
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		v := strconv.Itoa(i)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte("k" + strconv.Itoa(i%97)), Value: []byte(v)}, func(r *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce %s: %v", v, err)
+				results <- result{partition: -1}
+				return
+			}
+			results <- result{r.Partition, r.Offset, v}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	byOffset := map[int32]map[int64]string{}
+	for i := 0; i < n; i++ {
+		r := <-results
+		if r.partition < 0 {
+			continue
+		}
+		if byOffset[r.partition] == nil {
+			byOffset[r.partition] = map[int64]string{}
+		}
+		if prev, dup := byOffset[r.partition][r.offset]; dup {
+			t.Fatalf("partition %d offset %d acknowledged twice (%s and %s)", r.partition, r.offset, prev, r.value)
+		}
+		byOffset[r.partition][r.offset] = r.value
+	}
+	out := map[int32][]string{}
+	for p, m := range byOffset {
+		for off := int64(0); off < int64(len(m)); off++ {
+			v, ok := m[off]
+			if !ok {
+				t.Fatalf("partition %d: offsets are not dense, %d missing", p, off)
+			}
+			out[p] = append(out[p], v)
+		}
+	}
+	return out
+}
+
+// consumeAll reads every partition of topic from the start until want
+// records per partition have arrived.
+func consumeAll(t *testing.T, addr, topic string, want map[int32][]string) map[int32][]string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	total := 0
+	for _, v := range want {
+		total += len(v)
+	}
+	got := map[int32][]string{}
+	n := 0
+	ctx := brokertest.Context(t, 2*time.Minute)
+	for n < total {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records before timeout", n, total)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if int64(len(got[r.Partition])) != r.Offset {
+				t.Fatalf("partition %d: got offset %d, expected %d", r.Partition, r.Offset, len(got[r.Partition]))
+			}
+			got[r.Partition] = append(got[r.Partition], string(r.Value))
+			n++
+		})
+	}
+	return got
+}
+
+func equalPartitions(t *testing.T, want, got map[int32][]string) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("got %d partitions, want %d", len(got), len(want))
+	}
+	for p, w := range want {
+		g := got[p]
+		if len(g) != len(w) {
+			t.Fatalf("partition %d: got %d records, want %d", p, len(g), len(w))
+		}
+		for i := range w {
+			if g[i] != w[i] {
+				t.Fatalf("partition %d offset %d: got %q, want %q", p, i, g[i], w[i])
+			}
+		}
+	}
+}
+
+func TestProduceConsumeRestart(t *testing.T) {
+	n := 200_000
+	if testing.Short() {
+		n = 20_000
+	}
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "clicks", 6, nil)
+	want := produceN(t, b.Client(kgo.ProducerLinger(5*time.Millisecond)), "clicks", n)
+	if len(want) != 6 {
+		t.Fatalf("keyed records landed in %d partitions, want 6", len(want))
+	}
+	equalPartitions(t, want, consumeAll(t, b.Addr, "clicks", want))
+	b.Restart()
+	equalPartitions(t, want, consumeAll(t, b.Addr, "clicks", want))
+}
+
+func TestAutoCreateAndAcks(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"num.partitions": "3"})
+	for i, acks := range []kgo.Acks{kgo.NoAck(), kgo.LeaderAck(), kgo.AllISRAcks()} {
+		topic := fmt.Sprintf("auto-%d", i)
+		cl := b.Client(kgo.RequiredAcks(acks), kgo.DisableIdempotentWrite(), kgo.AllowAutoTopicCreation())
+		ctx := brokertest.Context(t, 20*time.Second)
+		for i := 0; i < 100; i++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(i))}).FirstErr(); err != nil {
+				t.Fatalf("acks %v: %v", acks, err)
+			}
+		}
+		// acks=0 returns before the broker has appended: poll for the end.
+		var sum int64
+		var offs kadm.ListedOffsets
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			var err error
+			offs, err = b.Admin().ListEndOffsets(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum = 0
+			offs.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+			if sum == 100 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if sum != 100 {
+			t.Fatalf("acks %v: end offsets sum to %d, want 100", acks, sum)
+		}
+		if len(offs[topic]) != 3 {
+			t.Fatalf("auto-created topic has %d partitions, want 3", len(offs[topic]))
+		}
+	}
+}
+
+func TestLongPollWakesOnAppend(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "lp", 1, nil)
+	consumer := b.Client(kgo.ConsumeTopics("lp"), kgo.FetchMaxWait(10*time.Second))
+	producer := b.Client()
+	ctx := brokertest.Context(t, 20*time.Second)
+	// Let the consumer reach its long poll first.
+	pollCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	consumer.PollFetches(pollCtx)
+	cancel()
+	start := time.Now()
+	if err := producer.ProduceSync(ctx, &kgo.Record{Topic: "lp", Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	fs := consumer.PollFetches(ctx)
+	if fs.NumRecords() != 1 {
+		t.Fatalf("got %d records, errors %v", fs.NumRecords(), fs.Errors())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("long poll returned after %v: it was not woken by the append", d)
+	}
+}

@@ -1,0 +1,311 @@
+// Package broker wires Samsa together: the data directory and its lock, the
+// topic catalogue, the group coordinator, the Kafka API handler and one
+// network server per listener, plus the background loops (interval fsync,
+// retention). It is the only package that imports almost everything.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/group"
+	"github.com/samsa-broker/samsa/internal/handler"
+	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+	"github.com/samsa-broker/samsa/internal/topics"
+)
+
+// Options configures a Broker.
+type Options struct {
+	Config *config.Broker
+	// FS is the filesystem for data files (vfs.OS() unless testing).
+	FS     vfs.FS
+	Logger *slog.Logger
+}
+
+// Broker is one running Samsa node.
+type Broker struct {
+	opts    Options
+	cfg     *config.Broker
+	log     *slog.Logger
+	lock    *os.File
+	catalog *topics.Catalog
+	groups  *group.Coordinator
+	handler *handler.Handler
+
+	servers   []*conn.Server
+	listeners []net.Listener
+	endpoints []handler.Endpoint
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ErrDataDirLocked means another process uses the data directory.
+var ErrDataDirLocked = errors.New("data directory is in use by another samsa process")
+
+// New opens the data directory and every partition, but does not listen yet.
+func New(opts Options) (*Broker, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.OS()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg := opts.Config
+	dataDir := cfg.DataDir()
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	fsync, err := partition.ParseFsyncPolicy(string(cfg.Fsync()))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, lock: lock}
+	b.catalog, err = topics.Open(topics.Options{
+		FS: opts.FS, DataDir: dataDir, Broker: cfg, Fsync: fsync, Logger: opts.Logger,
+	})
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := b.ensureOffsetsTopic(); err != nil {
+		b.catalog.Close()
+		lock.Close()
+		return nil, err
+	}
+	b.groups = group.New(group.Config{
+		Partitions:            cfg.OffsetsTopicNumPartitions(),
+		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay(),
+		MinSessionTimeout:     cfg.GroupMinSessionTimeout(),
+		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout(),
+		OffsetsRetention:      cfg.OffsetsRetention(),
+		MaxGroupSize:          int(cfg.GroupMaxSize()),
+		Now:                   time.Now,
+		Logger:                opts.Logger.With("component", "group"),
+		Topics:                b.topicLookup,
+		TopicByID:             b.topicByID,
+	}, &offsetsLog{catalog: b.catalog})
+	return b, nil
+}
+
+func (b *Broker) topicLookup(name string) ([16]byte, int32, bool) {
+	t, ok := b.catalog.Metadata().Topic(name)
+	return t.ID, t.Partitions, ok
+}
+
+func (b *Broker) topicByID(id [16]byte) (string, bool) {
+	t, ok := b.catalog.Metadata().TopicByID(id)
+	return t.Name, ok
+}
+
+// offsetsTopic is Kafka's internal topic for group offsets and metadata.
+const offsetsTopic = "__consumer_offsets"
+
+func (b *Broker) ensureOffsetsTopic() error {
+	if _, ok := b.catalog.Metadata().Topic(offsetsTopic); ok {
+		return nil
+	}
+	_, err := b.catalog.CreateTopic(offsetsTopic, b.cfg.OffsetsTopicNumPartitions(), map[string]string{
+		"cleanup.policy": "compact", "segment.bytes": "104857600", "compression.type": "producer",
+	}, false)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", offsetsTopic, err)
+	}
+	return nil
+}
+
+// Start binds every listener and starts serving. It returns once the
+// listeners are bound, so Addrs is valid afterwards.
+func (b *Broker) Start(ctx context.Context) error {
+	ctx, b.cancel = context.WithCancel(ctx)
+	listeners := b.cfg.ListenAddrs()
+	for _, l := range listeners {
+		if l.SecurityProtocol != config.Plaintext {
+			b.log.Warn("listener security protocol not supported yet; skipping", "listener", l.Name, "protocol", l.SecurityProtocol)
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		if err != nil {
+			b.closeListeners()
+			return fmt.Errorf("listen %s://%s:%d: %w", l.Name, l.Host, l.Port, err)
+		}
+		b.listeners = append(b.listeners, ln)
+		b.endpoints = append(b.endpoints, b.advertised(l, ln.Addr().(*net.TCPAddr)))
+	}
+	if len(b.listeners) == 0 {
+		return errors.New("no usable listener configured")
+	}
+	b.handler = handler.New(handler.Options{
+		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
+		ProducerIDs: b.catalog.Metadata(), Endpoints: b.endpoints,
+		Logger: b.log.With("component", "handler"),
+	})
+	b.groups.Start(ctx)
+	for i, ln := range b.listeners {
+		srv := conn.NewServer(conn.Config{
+			MaxRequestBytes: b.cfg.SocketRequestMaxBytes(),
+			IdleTimeout:     b.cfg.ConnectionsMaxIdle(),
+			Listener:        b.endpoints[i].Listener,
+			Logger:          b.log.With("component", "conn"),
+		}, b.handler)
+		b.servers = append(b.servers, srv)
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			if err := srv.Serve(ctx, ln); err != nil {
+				b.log.Error("listener stopped", "addr", ln.Addr(), "err", err)
+			}
+		}()
+		b.log.Info("listening", "listener", b.endpoints[i].Listener, "addr", ln.Addr().String(),
+			"advertised", net.JoinHostPort(b.endpoints[i].Host, strconv.Itoa(int(b.endpoints[i].Port))))
+	}
+	b.startBackground(ctx)
+	return nil
+}
+
+// advertised returns the address clients are told to use for a listener:
+// advertised.listeners if set, else the bound address (a wildcard host is
+// replaced by this machine's hostname).
+func (b *Broker) advertised(l config.Listener, bound *net.TCPAddr) handler.Endpoint {
+	for _, adv := range b.cfg.AdvertisedListeners() {
+		if adv.Name != l.Name {
+			continue
+		}
+		port := adv.Port
+		if port == 0 {
+			port = bound.Port
+		}
+		return handler.Endpoint{Listener: l.Name, Host: adv.Host, Port: int32(port)}
+	}
+	host := l.Host
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	return handler.Endpoint{Listener: l.Name, Host: host, Port: int32(bound.Port)}
+}
+
+// Addrs returns the bound address of each listener.
+func (b *Broker) Addrs() []string {
+	out := make([]string, len(b.listeners))
+	for i, ln := range b.listeners {
+		out[i] = ln.Addr().String()
+	}
+	return out
+}
+
+// Catalog exposes the topic catalogue (tests and admin tooling).
+func (b *Broker) Catalog() *topics.Catalog { return b.catalog }
+
+func (b *Broker) startBackground(ctx context.Context) {
+	if p, _ := partition.ParseFsyncPolicy(string(b.cfg.Fsync())); p == partition.FsyncInterval {
+		interval := b.cfg.FsyncInterval()
+		if interval <= 0 {
+			interval = time.Second
+		}
+		b.every(ctx, interval, func() {
+			for _, p := range b.catalog.Partitions().All() {
+				if err := p.Sync(); err != nil && !errors.Is(err, partition.ErrClosed) {
+					b.log.Error("periodic fsync failed", "topic", p.Topic, "partition", p.Index, "err", err)
+				}
+			}
+		})
+	}
+	b.every(ctx, b.cfg.LogRetentionCheckInterval(), func() {
+		for _, p := range b.catalog.Partitions().All() {
+			if n, err := p.ApplyRetention(); err != nil {
+				b.log.Error("retention failed", "topic", p.Topic, "partition", p.Index, "err", err)
+			} else if n > 0 {
+				b.log.Info("retention deleted segments", "topic", p.Topic, "partition", p.Index, "segments", n)
+			}
+		}
+	})
+}
+
+// every runs fn every interval until ctx ends, on a goroutine the broker owns.
+func (b *Broker) every(ctx context.Context, interval time.Duration, fn func()) {
+	if interval <= 0 {
+		return
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}
+
+func (b *Broker) closeListeners() {
+	for _, ln := range b.listeners {
+		ln.Close()
+	}
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish (up
+// to ctx's deadline), stops the coordinators and background loops, then
+// flushes and closes every partition. It is idempotent.
+func (b *Broker) Shutdown(ctx context.Context) error {
+	b.closeOnce.Do(func() {
+		for _, s := range b.servers {
+			s.Shutdown(ctx)
+		}
+		b.closeListeners()
+		b.groups.Close()
+		if b.cancel != nil {
+			b.cancel()
+		}
+		b.wg.Wait()
+		b.closeErr = b.catalog.Close()
+		b.lock.Close()
+		b.log.Info("broker stopped")
+	})
+	return b.closeErr
+}
+
+// lockDataDir takes an exclusive advisory lock on dir/.lock so a second
+// broker cannot open the same data.
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s (is another broker running?)", ErrDataDirLocked, dir)
+		}
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newClusterCommand(cfg *clientConfig) *cobra.Command {
+	cluster := &cobra.Command{
+		Use:   "cluster",
+		Short: "Inspect the cluster",
+		Args:  noArgs,
+	}
+	info := &cobra.Command{
+		Use:   "info",
+		Short: "Show the cluster ID, the controller and the brokers",
+		Args:  noArgs,
+	}
+	info.RunE = cfg.run(func(cmd *cobra.Command, _ []string) error {
+		adm, err := cfg.newAdmin()
+		if err != nil {
+			return err
+		}
+		defer adm.Close()
+		ctx, cancel := cfg.deadline(cmd.Context())
+		defer cancel()
+
+		metadata, err := adm.BrokerMetadata(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster metadata: %w", err)
+		}
+		out := cmd.OutOrStdout()
+		clusterID := metadata.Cluster
+		if clusterID == "" {
+			clusterID = "-"
+		}
+		fmt.Fprintf(out, "Cluster ID: %s\n", clusterID)
+		if metadata.Controller >= 0 {
+			fmt.Fprintf(out, "Controller: %d\n", metadata.Controller)
+		} else {
+			fmt.Fprintln(out, "Controller: none")
+		}
+		tw := newTable(out)
+		fmt.Fprintln(tw, "ID\tHOST\tPORT\tRACK")
+		for _, b := range metadata.Brokers {
+			rack := "-"
+			if b.Rack != nil && *b.Rack != "" {
+				rack = *b.Rack
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\n", b.NodeID, b.Host, b.Port, rack)
+		}
+		return tw.Flush()
+	})
+	cluster.AddCommand(info)
+	return cluster
+}

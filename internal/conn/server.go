@@ -1,0 +1,419 @@
+// Package conn serves Kafka connections: it accepts sockets, reads
+// size-prefixed request frames, hands each decoded request to a Dispatcher in
+// arrival order, and writes the responses back strictly in request order.
+//
+// Each connection has two goroutines. The reader decodes and dispatches; the
+// writer waits for each reply in order (a reply may be deferred: produce waits
+// for durability, fetch long-polls, group joins block) and batches every
+// ready response into one write. The reader may run ahead of the writer by at
+// most MaxInFlight requests, so reading the next request overlaps the
+// processing of the previous one without unbounded buffering.
+package conn
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/protocol"
+)
+
+// Request is one decoded request handed to the Dispatcher.
+type Request struct {
+	Header protocol.Header
+	Body   kmsg.Request
+	Conn   *Session
+}
+
+// Reply is the Dispatcher's answer to a request.
+type Reply struct {
+	// Response is sent as is, unless Await is set.
+	Response kmsg.Response
+	// Await, when set, is called by the connection's writer, in request
+	// order, to obtain the response; it may block (durability waits, long
+	// polls, group rebalances). A nil result means no response is sent.
+	Await func(ctx context.Context) kmsg.Response
+	// Close closes the connection after any response is written.
+	Close bool
+}
+
+// Dispatcher handles requests. Dispatch is called from the connection's
+// reader goroutine, one request at a time and in arrival order, so work it
+// does synchronously (such as appending a produce batch) is ordered.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, req *Request) Reply
+	// Unsupported answers a request whose key or version the broker does not
+	// serve; it returns ok=false when the connection should be closed instead.
+	Unsupported(ctx context.Context, hdr protocol.Header) (resp kmsg.Response, ok bool)
+}
+
+// Config configures a Server.
+type Config struct {
+	MaxRequestBytes int32 // socket.request.max.bytes
+	MaxInFlight     int   // requests read ahead of the writer per connection
+	IdleTimeout     time.Duration
+	TLS             *tls.Config // nil for PLAINTEXT
+	Listener        string      // listener name, for logs and security decisions
+	SASL            bool        // the listener requires SASL authentication
+	Logger          *slog.Logger
+}
+
+// Session is per-connection state visible to handlers (authentication).
+type Session struct {
+	RemoteAddr string
+	Listener   string
+	TLS        bool
+	// NeedsSASL is set on SASL listeners until authentication succeeds.
+	NeedsSASL atomic.Bool
+	mu        sync.Mutex
+	principal string
+	mechanism string
+	// Auth is a mechanism-specific SASL exchange in progress, owned by the
+	// handler that set it.
+	Auth any
+}
+
+// Principal returns the authenticated user, or "ANONYMOUS".
+func (s *Session) Principal() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.principal == "" {
+		return "ANONYMOUS"
+	}
+	return s.principal
+}
+
+// SetAuthenticated records a successful SASL authentication.
+func (s *Session) SetAuthenticated(principal, mechanism string) {
+	s.mu.Lock()
+	s.principal, s.mechanism = principal, mechanism
+	s.mu.Unlock()
+	s.NeedsSASL.Store(false)
+}
+
+// SetMechanism records the mechanism chosen in SaslHandshake.
+func (s *Session) SetMechanism(m string) {
+	s.mu.Lock()
+	s.mechanism = m
+	s.mu.Unlock()
+}
+
+// Mechanism returns the SASL mechanism chosen in SaslHandshake.
+func (s *Session) Mechanism() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mechanism
+}
+
+// Server accepts connections on one listener.
+type Server struct {
+	cfg  Config
+	disp Dispatcher
+	log  *slog.Logger
+
+	bufs *bufferPools
+
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+	closed bool
+}
+
+// NewServer returns a server that hands requests to d.
+func NewServer(cfg Config, d Dispatcher) *Server {
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 64
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 100 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, disp: d, log: cfg.Logger, conns: map[net.Conn]struct{}{}, bufs: new(bufferPools)}
+}
+
+// Serve accepts connections on ln until ctx is cancelled or Shutdown is
+// called. It returns nil after a shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var tempDelay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed || ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Transient accept errors (EMFILE, ...): back off and retry.
+			if tempDelay == 0 {
+				tempDelay = 5 * time.Millisecond
+			} else if tempDelay < time.Second {
+				tempDelay *= 2
+			}
+			s.log.Warn("accept failed", "err", err, "retry_in", tempDelay)
+			time.Sleep(tempDelay)
+			continue
+		}
+		tempDelay = 0
+		if s.cfg.TLS != nil {
+			c = tls.Server(c, s.cfg.TLS)
+		}
+		if !s.track(c) {
+			c.Close()
+			return nil
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.untrack(c)
+			s.serveConn(ctx, c)
+		}()
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, lets each connection finish the requests it has
+// read (their responses are written), then closes it. It waits until every
+// connection is done or ctx ends, then force-closes the rest.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for c := range s.conns {
+		// Unblock readers; the read loop sees the deadline, stops reading
+		// new requests, and the writer drains what was already read.
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+}
+
+// pending is a request whose response the writer still has to send.
+type pending struct {
+	corr  int32
+	reply Reply
+	frame *[]byte // request buffer, released after the response is written
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	remote := c.RemoteAddr().String()
+	log := s.log.With("remote", remote, "listener", s.cfg.Listener)
+	sess := &Session{RemoteAddr: remote, Listener: s.cfg.Listener, TLS: s.cfg.TLS != nil}
+	sess.NeedsSASL.Store(s.cfg.SASL)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	queue := make(chan pending, s.cfg.MaxInFlight)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeLoop(ctx, c, queue, log)
+		cancel()
+	}()
+	s.readLoop(ctx, c, sess, queue, log)
+	close(queue)
+	<-writerDone
+	c.Close()
+}
+
+func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue chan<- pending, log *slog.Logger) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic while reading request; closing connection", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	br := bufio.NewReaderSize(c, 64<<10)
+	for !s.isClosed() {
+		if s.cfg.IdleTimeout > 0 {
+			_ = c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		}
+		size, err := protocol.ReadFrameSize(br, s.cfg.MaxRequestBytes)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !isClosedOrTimeout(err) {
+				log.Warn("closing connection", "err", err)
+			}
+			return
+		}
+		frame := s.bufs.get(int(size))
+		if _, err := io.ReadFull(br, *frame); err != nil {
+			s.bufs.put(frame)
+			if !isClosedOrTimeout(err) {
+				log.Warn("closing connection: short frame", "err", err)
+			}
+			return
+		}
+		p, ok := s.decodeAndDispatch(ctx, sess, frame, log)
+		if !ok {
+			s.bufs.put(frame)
+			return
+		}
+		select {
+		case queue <- p:
+		case <-ctx.Done():
+			s.bufs.put(frame)
+			return
+		}
+		if p.reply.Close {
+			return
+		}
+	}
+}
+
+func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]byte, log *slog.Logger) (pending, bool) {
+	hdr, req, err := protocol.ParseRequest(*frame)
+	if err != nil {
+		key, version, corr, _ := protocol.PeekHeader(*frame)
+		hdr := protocol.Header{Key: key, Version: version, CorrelationID: corr}
+		if resp, ok := s.disp.Unsupported(ctx, hdr); ok {
+			return pending{corr: corr, reply: Reply{Response: resp}, frame: frame}, true
+		}
+		log.Warn("closing connection: undecodable request", "api_key", key, "api_version", version, "err", err)
+		return pending{}, false
+	}
+	r := &Request{Header: hdr, Body: req, Conn: sess}
+	reply := s.disp.Dispatch(ctx, r)
+	return pending{corr: hdr.CorrelationID, reply: reply, frame: frame}, true
+}
+
+func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending, log *slog.Logger) {
+	var buf []byte
+	var release []*[]byte
+	closeAfter := false
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic while handling request; closing connection", "panic", r, "stack", string(debug.Stack()))
+			c.Close()
+		}
+		for p := range queue { // drain so the reader never blocks forever
+			s.bufs.put(p.frame)
+		}
+	}()
+	flush := func() bool {
+		if len(buf) > 0 {
+			if _, err := c.Write(buf); err != nil {
+				if !isClosedOrTimeout(err) {
+					log.Debug("write failed", "err", err)
+				}
+				return false
+			}
+		}
+		for _, f := range release {
+			s.bufs.put(f)
+		}
+		release = release[:0]
+		if cap(buf) > 4<<20 {
+			buf = nil // do not pin a huge buffer per idle connection
+		} else {
+			buf = buf[:0]
+		}
+		return true
+	}
+	for {
+		var p pending
+		var ok bool
+		if len(buf) == 0 {
+			p, ok = <-queue
+		} else {
+			select {
+			case p, ok = <-queue:
+			default:
+				if !flush() {
+					return
+				}
+				continue
+			}
+		}
+		if !ok {
+			flush()
+			return
+		}
+		resp := p.reply.Response
+		if p.reply.Await != nil {
+			if len(buf) > 0 && !flush() {
+				return
+			}
+			resp = p.reply.Await(ctx)
+		}
+		if resp != nil {
+			buf = protocol.AppendResponse(buf, p.corr, resp)
+		}
+		release = append(release, p.frame)
+		if p.reply.Close {
+			closeAfter = true
+		}
+		if closeAfter {
+			flush()
+			c.Close()
+			return
+		}
+	}
+}
+
+func isClosedOrTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		(errors.As(err, &ne) && ne.Timeout()) || isConnReset(err)
+}
+
+// String describes the session for logs.
+func (s *Session) String() string {
+	return fmt.Sprintf("%s via %s as %s", s.RemoteAddr, s.Listener, s.Principal())
+}

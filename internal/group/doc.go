@@ -1,0 +1,101 @@
+// Package group is Samsa's group coordinator: classic consumer groups
+// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), KIP-848 consumer groups
+// (ConsumerGroupHeartbeat), and committed offsets, persisted in the internal
+// topic __consumer_offsets in Kafka's record formats so Kafka tools can read it.
+//
+// # Structure
+//
+// Groups are split into shards, one per __consumer_offsets partition
+// (partition = abs(javaHashCode(groupID)) % partitions, as in Kafka). Each
+// shard's state (shardState) is a deterministic state machine: its methods take
+// the current time and a request, change state, and return the response plus
+// effects: records to append and answers owed to parked JoinGroup/SyncGroup
+// calls. They never lock, block, read the clock or do IO.
+//
+// The runtime (runtime.go, api.go) owns everything else: a mutex per shard, a
+// writer goroutine per shard that appends queued records through Log in order
+// (group commit: several operations per Append) and releases answers only once
+// their records are durable, a timer loop for session/rebalance timeouts, the
+// initial rebalance delay and offset retention, and replay on Start. When an
+// Append fails the shard's memory may be ahead of the log, so the shard is
+// dropped and replayed; meanwhile its requests answer
+// COORDINATOR_LOAD_IN_PROGRESS.
+//
+// Lock order: a goroutine holds at most one shard mutex, and calls Log only
+// without it.
+//
+// # Files
+//
+//	state.go             shard and classic group state, protocol selection, timers
+//	join.go              JoinGroup (MEMBER_ID_REQUIRED, static membership)
+//	rebalance.go         PreparingRebalance -> CompletingRebalance, initial delay
+//	sync.go              SyncGroup
+//	heartbeat.go         Heartbeat, LeaveGroup
+//	offsets.go           OffsetCommit, OffsetFetch, OffsetDelete, retention
+//	describe.go          DescribeGroups, ListGroups, DeleteGroups
+//	consumer_protocol.go KIP-848 heartbeat, reconciliation, ConsumerGroupDescribe
+//	assignor.go          server-side "uniform" and "range" assignors
+//	records.go           __consumer_offsets record formats and replay
+//
+// # On-disk format (__consumer_offsets records)
+//
+// Keys and values are Kafka's, built with kmsg. All integers are big-endian;
+// a string is an int16 length then UTF-8 bytes (nullable: length -1 is null);
+// bytes are an int32 length then the bytes. A record with a null value is a
+// tombstone deleting its key. The key's first int16 says what the record is.
+//
+// Offset commit key (versions 0 and 1 are identical; version 1 is written):
+//
+//	+---------+--------------+--------------+-----------+
+//	| int16 1 | string group | string topic | int32 part|
+//	+---------+--------------+--------------+-----------+
+//
+// Offset commit value, version 3 (written normally, Kafka 2.1+):
+//
+//	+---------+--------------+-------------------+-----------------+----------------------+
+//	| int16 3 | int64 offset | int32 leaderEpoch | string metadata | int64 commitTimeMs   |
+//	+---------+--------------+-------------------+-----------------+----------------------+
+//
+// Offset commit value, version 1 (written only when an OffsetCommit v1–v4 set
+// a retention; expiry then uses expireTimeMs):
+//
+//	+---------+--------------+-----------------+--------------------+--------------------+
+//	| int16 1 | int64 offset | string metadata | int64 commitTimeMs | int64 expireTimeMs |
+//	+---------+--------------+-----------------+--------------------+--------------------+
+//
+// Versions 0 (no expire time, no epoch), 2 (no epoch) and 4 (flexible, with a
+// topic id tag) are read too.
+//
+// Group metadata key (version 2):
+//
+//	+---------+--------------+
+//	| int16 2 | string group |
+//	+---------+--------------+
+//
+// Group metadata value, version 3 (written at every generation change and
+// when a static member is replaced; versions 0–4 are read):
+//
+//	+---------+---------------------+------------------+--------------------------+
+//	| int16 3 | string protocolType | int32 generation | nullable string protocol |
+//	+---------+---------------------+------------------+--------------------------+
+//	| nullable string leader | int64 currentStateTimeMs (-1: unknown) | int32 n |
+//	+------------------------+----------------------------------------+---------+
+//	n times:
+//	+------------------+----------------------------+-----------------+-------------------+
+//	| string memberID  | nullable string instanceID | string clientID | string clientHost |
+//	+------------------+----------------------------+-----------------+-------------------+
+//	| int32 rebalanceTimeoutMs | int32 sessionTimeoutMs | bytes subscription | bytes assignment |
+//	+--------------------------+------------------------+--------------------+------------------+
+//
+// subscription is the member's metadata for the selected protocol. A group
+// that became empty is written with no protocol, no leader and no members.
+//
+// Key versions 3 and above (KIP-848, share and streams group records of newer
+// Kafka) are skipped on replay. This coordinator does not persist KIP-848
+// membership: after a restart such groups come back as their offsets (an
+// empty classic group), and their members rejoin (UNKNOWN_MEMBER_ID).
+//
+// Format migration: the written versions are Kafka 3.x's; a new version must
+// keep reading every older one (replay dispatches on the key and value
+// versions), and written versions change only together with Kafka's.
+package group

@@ -1,0 +1,133 @@
+package handler
+
+// Produce: v0-11
+//
+// Behavior:
+// * Record batch v2 only: older message formats (v0-2 requests carry them)
+//   get UNSUPPORTED_FOR_MESSAGE_FORMAT; v0 stays advertised because
+//   librdkafka derives features from the advertised range (KAFKA-18659)
+// * Batches are appended in request order on the connection's reader
+//   goroutine (so pipelined idempotent batches keep their sequence order);
+//   the wait for visibility/durability runs in the writer, in order
+// * acks=0: no response; acks=1: answered after the append; acks=-1:
+//   answered once the data is visible (after the group-committed fsync with
+//   --fsync always)
+// * CRC-32C failure → CORRUPT_MESSAGE and nothing stored; over
+//   max.message.bytes → MESSAGE_TOO_LARGE
+// * Idempotent retries are answered with the original offsets, stored once
+//
+// Version notes:
+// * v2: log append time
+// * v3: transactional id
+// * v5: log start offset
+// * v8: record errors, error message
+// * v9: flexible
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/partition"
+)
+
+// produceWait is a partition whose acknowledgement waits for visibility.
+type produceWait struct {
+	part *partition.Partition
+	end  int64
+	resp *kmsg.ProduceResponseTopicPartition
+}
+
+func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.ProduceRequest)
+	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	var waits []produceWait
+	for _, rt := range r.Topics {
+		topic := kmsg.NewProduceResponseTopic()
+		topic.Topic = rt.Topic
+		topic.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		for i, rp := range rt.Partitions {
+			pr := &topic.Partitions[i]
+			*pr = kmsg.NewProduceResponseTopicPartition()
+			pr.Partition = rp.Partition
+			pr.BaseOffset = -1
+			pr.LogAppendTime = -1
+			pr.LogStartOffset = -1
+			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
+			if !ok {
+				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			if r.Version < 3 {
+				pr.ErrorCode = kerr.UnsupportedForMessageFormat.Code
+				continue
+			}
+			res, err := p.Append(rp.Records)
+			if err != nil {
+				pr.ErrorCode = errorCode(err)
+				if r.Version >= 8 {
+					pr.ErrorMessage = errorMessage(err)
+				}
+				h.log.Debug("produce rejected", "topic", rt.Topic, "partition", rp.Partition, "err", err)
+				continue
+			}
+			pr.BaseOffset = res.BaseOffset
+			pr.LogAppendTime = res.LogAppendTime
+			pr.LogStartOffset = res.LogStartOffset
+			if r.Acks != 0 {
+				waits = append(waits, produceWait{part: p, end: res.LastOffset + 1, resp: pr})
+			} else {
+				waits = append(waits, produceWait{part: p, end: res.LastOffset + 1})
+			}
+		}
+		resp.Topics = append(resp.Topics, topic)
+	}
+	// waits point into each topic's Partitions array, which resp.Topics
+	// shares, so filling them in later updates resp.
+	if r.Acks == 0 {
+		// No response, but the data must still become visible.
+		if len(waits) == 0 {
+			return conn.Reply{}
+		}
+		return await(func(ctx context.Context) kmsg.Response {
+			h.waitProduced(ctx, waits, 30*time.Second)
+			return nil
+		})
+	}
+	if len(waits) == 0 || (r.Acks == 1 && !h.needsSyncWait(waits)) {
+		return respond(resp)
+	}
+	timeout := time.Duration(r.TimeoutMillis) * time.Millisecond
+	return await(func(ctx context.Context) kmsg.Response {
+		h.waitProduced(ctx, waits, timeout)
+		return resp
+	})
+}
+
+// needsSyncWait reports whether any appended data is not yet visible, which
+// happens only under --fsync always (visibility follows the fsync).
+func (h *Handler) needsSyncWait(waits []produceWait) bool {
+	for _, w := range waits {
+		if w.part.HighWatermark() < w.end {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) waitProduced(ctx context.Context, waits []produceWait, timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, w := range waits {
+		if err := w.part.WaitVisible(ctx, w.end); err != nil && w.resp != nil {
+			w.resp.ErrorCode = errorCode(err)
+			w.resp.BaseOffset = -1
+		}
+	}
+}

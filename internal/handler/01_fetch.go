@@ -1,0 +1,179 @@
+package handler
+
+// Fetch: v4-12
+//
+// Behavior:
+// * Long poll: when fewer than MinBytes are available the request waits up
+//   to MaxWaitMillis, woken by appends to any partition it reads (no timers
+//   polling the log)
+// * A fetch from inside a batch returns that whole batch; clients skip the
+//   records before their offset
+// * The first batch of the response is returned even when larger than
+//   MaxBytes or the partition's max bytes, so a consumer never gets stuck;
+//   later partitions get nothing once MaxBytes is used up
+// * OFFSET_OUT_OF_RANGE outside [log start, log end]
+// * read_committed stops at the last stable offset
+// * Fetch sessions (v7+) are declined: a request for a new session gets
+//   session id 0 and every fetch is a full fetch; an unknown session id gets
+//   FETCH_SESSION_ID_NOT_FOUND
+//
+// Version notes:
+// * v4: isolation level, last stable offset, aborted transactions
+// * v5: log start offset
+// * v7: fetch sessions
+// * v9: current leader epoch
+// * v11: rack id, preferred read replica
+// * v12: flexible; diverging epoch, current leader (unused for one broker)
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/partition"
+)
+
+func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.FetchRequest)
+	if r.Version >= 7 && r.SessionID != 0 {
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return respond(resp)
+	}
+	return await(func(ctx context.Context) kmsg.Response {
+		return h.fetch(ctx, r)
+	})
+}
+
+// fetchTarget is one partition named in a fetch request.
+type fetchTarget struct {
+	topic string
+	req   *kmsg.FetchRequestTopicPartition
+	part  *partition.Partition // nil when unknown
+}
+
+func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response {
+	var targets []fetchTarget
+	for ti := range r.Topics {
+		rt := &r.Topics[ti]
+		for pi := range rt.Partitions {
+			rp := &rt.Partitions[pi]
+			p, _ := h.catalog.Partition(rt.Topic, rp.Partition)
+			targets = append(targets, fetchTarget{topic: rt.Topic, req: rp, part: p})
+		}
+	}
+	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
+	var waiter *partition.Waiter
+	defer func() {
+		if waiter != nil {
+			for _, t := range targets {
+				if t.part != nil {
+					t.part.Unwatch(waiter)
+				}
+			}
+		}
+	}()
+	for {
+		resp, bytes, hasError := h.fetchOnce(r, targets)
+		remaining := time.Until(deadline)
+		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
+			return resp
+		}
+		if waiter == nil {
+			waiter = partition.NewWaiter()
+			for _, t := range targets {
+				if t.part != nil {
+					t.part.Watch(waiter, t.req.FetchOffset)
+				}
+			}
+			// Watch wakes at once if data arrived since fetchOnce.
+		}
+		timer := time.NewTimer(remaining)
+		select {
+		case <-waiter.C:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+	}
+}
+
+// fetchOnce reads every target once and builds the response.
+func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget) (*kmsg.FetchResponse, int, bool) {
+	resp := r.ResponseKind().(*kmsg.FetchResponse)
+	iso := partition.Isolation(r.IsolationLevel)
+	maxBytes := int(r.MaxBytes)
+	if r.Version < 3 || maxBytes <= 0 {
+		maxBytes = 1 << 30
+	}
+	total := 0
+	hasError := false
+	var topic *kmsg.FetchResponseTopic
+	for _, t := range targets {
+		if topic == nil || topic.Topic != t.topic {
+			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
+			topic = &resp.Topics[len(resp.Topics)-1]
+			topic.Topic = t.topic
+		}
+		rp := kmsg.NewFetchResponseTopicPartition()
+		rp.Partition = t.req.Partition
+		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+		rp.PreferredReadReplica = -1
+		if t.part == nil {
+			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			hasError = true
+			topic.Partitions = append(topic.Partitions, rp)
+			continue
+		}
+		if code := checkLeaderEpoch(t.part, t.req.CurrentLeaderEpoch); code != 0 {
+			rp.ErrorCode = code
+			hasError = true
+			topic.Partitions = append(topic.Partitions, rp)
+			continue
+		}
+		limit := int(t.req.PartitionMaxBytes)
+		if left := maxBytes - total; limit > left {
+			limit = left
+		}
+		var res partition.ReadResult
+		var err error
+		if limit > 0 || total == 0 {
+			res, err = t.part.Read(t.req.FetchOffset, max(limit, 1), iso)
+		} else {
+			res = partition.ReadResult{HighWatermark: t.part.HighWatermark(), LastStableOffset: t.part.LastStableOffset(), LogStartOffset: t.part.LogStartOffset()}
+		}
+		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
+		if err != nil {
+			rp.ErrorCode = errorCode(err)
+			hasError = true
+		} else if n := len(res.Records); n > 0 {
+			// Only the very first batch of the response may exceed the
+			// limits; a later partition that does not fit waits its turn.
+			if total == 0 || n <= limit {
+				rp.RecordBatches = res.Records
+				total += n
+			}
+		}
+		if iso == partition.ReadCommitted {
+			rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+		}
+		topic.Partitions = append(topic.Partitions, rp)
+	}
+	return resp, total, hasError
+}
+
+// checkLeaderEpoch validates a client's current leader epoch (-1 = unknown).
+func checkLeaderEpoch(p *partition.Partition, epoch int32) int16 {
+	switch cur := p.LeaderEpoch(); {
+	case epoch < 0:
+		return 0
+	case epoch < cur:
+		return kerr.FencedLeaderEpoch.Code
+	case epoch > cur:
+		return kerr.UnknownLeaderEpoch.Code
+	}
+	return 0
+}

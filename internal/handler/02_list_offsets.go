@@ -1,0 +1,85 @@
+package handler
+
+// ListOffsets: v0-8
+//
+// Behavior:
+// * -2 earliest → log start offset; -1 latest → high watermark (last stable
+//   offset for read_committed); -3 max timestamp (v7+) → offset and time of
+//   the batch with the largest timestamp; -4 earliest local (v8+) → log start
+// * A timestamp ≥ 0 → the first batch whose max timestamp is ≥ it, found
+//   through the time index; none → offset -1, timestamp -1
+// * CurrentLeaderEpoch is checked like Fetch (FENCED/UNKNOWN_LEADER_EPOCH)
+//
+// Version notes:
+// * v0: old-style offsets array (max_num_offsets)
+// * v2: isolation level
+// * v4: leader epochs
+// * v6: flexible
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/partition"
+)
+
+func (h *Handler) handleListOffsets(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.ListOffsetsRequest)
+	resp := r.ResponseKind().(*kmsg.ListOffsetsResponse)
+	for _, rt := range r.Topics {
+		topic := kmsg.NewListOffsetsResponseTopic()
+		topic.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			pr := kmsg.NewListOffsetsResponseTopicPartition()
+			pr.Partition = rp.Partition
+			pr.Timestamp, pr.Offset, pr.LeaderEpoch = -1, -1, -1
+			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
+			if !ok {
+				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				topic.Partitions = append(topic.Partitions, pr)
+				continue
+			}
+			if code := checkLeaderEpoch(p, rp.CurrentLeaderEpoch); code != 0 {
+				pr.ErrorCode = code
+				topic.Partitions = append(topic.Partitions, pr)
+				continue
+			}
+			pr.LeaderEpoch = p.LeaderEpoch()
+			switch ts := rp.Timestamp; {
+			case ts == -2 || ts == -4:
+				pr.Offset = p.LogStartOffset()
+			case ts == -1:
+				pr.Offset = p.HighWatermark()
+				if partition.Isolation(r.IsolationLevel) == partition.ReadCommitted {
+					pr.Offset = p.LastStableOffset()
+				}
+			case ts == -3:
+				if mts, off, found := p.MaxTimestamp(); found {
+					pr.Timestamp, pr.Offset = mts, off
+				}
+			case ts >= 0:
+				off, bts, found, err := p.OffsetForTimestamp(ts)
+				if err != nil {
+					pr.ErrorCode = errorCode(err)
+				} else if found {
+					pr.Offset, pr.Timestamp = off, bts
+				}
+			default:
+				pr.ErrorCode = kerr.InvalidRequest.Code
+			}
+			if r.Version == 0 {
+				if pr.Offset >= 0 && rp.MaxNumOffsets > 0 {
+					pr.OldStyleOffsets = []int64{pr.Offset}
+				} else {
+					pr.OldStyleOffsets = []int64{}
+				}
+			}
+			topic.Partitions = append(topic.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, topic)
+	}
+	return respond(resp)
+}

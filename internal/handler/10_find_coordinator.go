@@ -1,0 +1,48 @@
+package handler
+
+// FindCoordinator: v0-4
+//
+// Behavior:
+// * This broker coordinates every group and transactional id
+// * Key type 0 (group) and 1 (transaction); others → INVALID_REQUEST
+//
+// Version notes:
+// * v1: key type, error message
+// * v3: flexible
+// * v4: batched keys (coordinators array)
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+)
+
+func (h *Handler) handleFindCoordinator(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.FindCoordinatorRequest)
+	resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	ep := h.endpointFor(req.Conn.Listener)
+	code := int16(0)
+	if r.CoordinatorType != 0 && r.CoordinatorType != 1 {
+		code = kerr.InvalidRequest.Code
+	}
+	if r.Version >= 4 {
+		for _, key := range r.CoordinatorKeys {
+			c := kmsg.NewFindCoordinatorResponseCoordinator()
+			c.Key, c.NodeID, c.Host, c.Port, c.ErrorCode = key, h.opts.NodeID, ep.Host, ep.Port, code
+			if code != 0 {
+				c.NodeID, c.Host, c.Port = -1, "", -1
+			}
+			resp.Coordinators = append(resp.Coordinators, c)
+		}
+		return respond(resp)
+	}
+	resp.ErrorCode = code
+	resp.NodeID, resp.Host, resp.Port = h.opts.NodeID, ep.Host, ep.Port
+	if code != 0 {
+		resp.NodeID, resp.Host, resp.Port = -1, "", -1
+	}
+	return respond(resp)
+}

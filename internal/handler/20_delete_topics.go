@@ -1,0 +1,77 @@
+package handler
+
+// DeleteTopics: v0-6
+//
+// Behavior:
+// * Deletes the topic's metadata and data synchronously
+// * Unknown names → UNKNOWN_TOPIC_OR_PARTITION; unknown ids (v6) →
+//   UNKNOWN_TOPIC_ID; delete.topic.enable=false → TOPIC_DELETION_DISABLED
+//
+// Version notes:
+// * v4: flexible
+// * v5: error message
+// * v6: topics by name or id
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+)
+
+func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.DeleteTopicsRequest)
+	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	type target struct {
+		name *string
+		id   [16]byte
+	}
+	var targets []target
+	if r.Version >= 6 {
+		for _, t := range r.Topics {
+			targets = append(targets, target{name: t.Topic, id: t.TopicID})
+		}
+	} else {
+		for _, n := range r.TopicNames {
+			targets = append(targets, target{name: &n})
+		}
+	}
+	for _, tg := range targets {
+		t := kmsg.NewDeleteTopicsResponseTopic()
+		t.Topic, t.TopicID = tg.name, tg.id
+		fail := func(code int16, err error) {
+			t.ErrorCode = code
+			if r.Version >= 5 && err != nil {
+				t.ErrorMessage = errorMessage(err)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		if !h.opts.Broker.DeleteTopicEnable() {
+			fail(kerr.TopicDeletionDisabled.Code, nil)
+			continue
+		}
+		name := ""
+		if tg.name != nil {
+			name = *tg.name
+			if topic, ok := h.catalog.Metadata().Topic(name); ok {
+				t.TopicID = topic.ID
+			}
+		} else {
+			topic, ok := h.catalog.Metadata().TopicByID(tg.id)
+			if !ok {
+				fail(kerr.UnknownTopicID.Code, nil)
+				continue
+			}
+			name = topic.Name
+			t.Topic = &name
+		}
+		if err := h.catalog.DeleteTopic(name); err != nil {
+			fail(errorCode(err), err)
+			continue
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return respond(resp)
+}

@@ -1,0 +1,143 @@
+package handler
+
+// DescribeConfigs: v0-4
+//
+// Behavior:
+// * TOPIC resources: every topic config (or the named ones) with its
+//   effective value, source (topic override, static broker setting or
+//   default), synonyms (v1+, when asked), type and documentation (v3+)
+// * BROKER resources (this node's id or empty): every broker setting Samsa
+//   knows; all are read-only (no dynamic broker configs yet)
+// * Sensitive values are returned as null
+// * Unknown topic → UNKNOWN_TOPIC_OR_PARTITION; another broker id or
+//   resource type → INVALID_REQUEST
+//
+// Version notes:
+// * v1: include synonyms, config source
+// * v3: include documentation, config type
+// * v4: flexible
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/conn"
+)
+
+const (
+	resourceTopic  = 2
+	resourceBroker = 4
+)
+
+func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.DescribeConfigsRequest)
+	resp := r.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	for _, rr := range r.Resources {
+		res := kmsg.NewDescribeConfigsResponseResource()
+		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		switch rr.ResourceType {
+		case resourceTopic:
+			t, ok := h.catalog.Metadata().Topic(rr.ResourceName)
+			if !ok {
+				res.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				break
+			}
+			res.Configs = h.describeTopicConfigs(t.Configs, rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
+		case resourceBroker:
+			if rr.ResourceName != "" && rr.ResourceName != strconv.Itoa(int(h.opts.NodeID)) {
+				res.ErrorCode = kerr.InvalidRequest.Code
+				break
+			}
+			res.Configs = h.describeBrokerConfigs(rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
+		default:
+			res.ErrorCode = kerr.InvalidRequest.Code
+		}
+		if r.Version == 0 {
+			for i := range res.Configs {
+				// v0 has no source field: IsDefault carries it.
+				res.Configs[i].IsDefault = res.Configs[i].Source == kmsg.ConfigSource(config.SourceDefault)
+			}
+		}
+		resp.Resources = append(resp.Resources, res)
+	}
+	return respond(resp)
+}
+
+// describeTopicConfigs lists a topic's configs (all, or names) as
+// DescribeConfigs reports them.
+func (h *Handler) describeTopicConfigs(overrides map[string]string, names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	if names == nil {
+		names = config.TopicConfigNames()
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfig
+	for _, name := range names {
+		info, ok := config.DescribeTopic(name)
+		if !ok {
+			continue
+		}
+		value, source, syns := config.TopicConfigs(overrides).Effective(name, h.opts.Broker)
+		out = append(out, describedConfig(info, value, source, syns, synonyms, docs))
+	}
+	return out
+}
+
+func (h *Handler) describeBrokerConfigs(names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	if names == nil {
+		names = config.BrokerConfigNames()
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfig
+	for _, name := range names {
+		info, ok := config.DescribeBroker(name)
+		if !ok {
+			continue
+		}
+		value, source, syns := h.opts.Broker.Effective(name)
+		if source == config.SourceUnknown {
+			continue
+		}
+		out = append(out, describedConfig(info, value, source, syns, synonyms, docs))
+	}
+	return out
+}
+
+func describedConfig(info config.Info, value string, source config.Source, syns []config.Synonym, withSynonyms, withDocs bool) kmsg.DescribeConfigsResponseResourceConfig {
+	c := kmsg.NewDescribeConfigsResponseResourceConfig()
+	c.Name = info.Name
+	if !info.Sensitive && (source != config.SourceDefault || info.HasDefault) {
+		v := value
+		c.Value = &v
+	}
+	c.ReadOnly = info.ReadOnly
+	c.Source = kmsg.ConfigSource(source)
+	c.IsSensitive = info.Sensitive
+	c.ConfigType = kmsg.ConfigType(info.Type)
+	if withDocs {
+		doc := info.Doc
+		c.Documentation = &doc
+	}
+	if withSynonyms {
+		for _, s := range syns {
+			sc := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+			sc.Name, sc.Source = s.Name, kmsg.ConfigSource(s.Source)
+			if !info.Sensitive {
+				v := s.Value
+				sc.Value = &v
+			}
+			c.ConfigSynonyms = append(c.ConfigSynonyms, sc)
+		}
+	}
+	return c
+}
+
+// topicOverrides returns a copy of a topic's overrides for read-modify-write.
+func topicOverrides(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,43 @@
+package handler
+
+// apiTable lists every API Samsa serves with its version range. It is the
+// single source for dispatch and for the ApiVersions response.
+//
+// Minimum versions stay at Kafka 3.x floors so older clients (sarama's 2.1
+// protocol, brod's JoinGroup v0/v1) keep working. A maximum is raised only
+// when that version's semantics are implemented (protocol-pitfalls.md §4):
+// Produce stops at 11 because 12 implies transaction protocol v2, Fetch at 12
+// because 13+ address topics by id only, and so on.
+func (h *Handler) apiTable() []api {
+	return []api{
+		{key: 0, min: 0, max: 11, handle: h.handleProduce},
+		{key: 1, min: 4, max: 12, handle: h.handleFetch},
+		{key: 2, min: 0, max: 8, handle: h.handleListOffsets},
+		{key: 3, min: 0, max: 12, handle: h.handleMetadata},
+		{key: 8, min: 0, max: 8, handle: h.handleOffsetCommit},
+		{key: 9, min: 0, max: 8, handle: h.handleOffsetFetch},
+		{key: 10, min: 0, max: 4, handle: h.handleFindCoordinator},
+		{key: 11, min: 0, max: 9, handle: h.handleJoinGroup},
+		{key: 12, min: 0, max: 4, handle: h.handleHeartbeat},
+		{key: 13, min: 0, max: 5, handle: h.handleLeaveGroup},
+		{key: 14, min: 0, max: 5, handle: h.handleSyncGroup},
+		{key: 15, min: 0, max: 5, handle: h.handleDescribeGroups},
+		{key: 16, min: 0, max: 5, handle: h.handleListGroups},
+		{key: 18, min: 0, max: 4, handle: h.handleApiVersions},
+		{key: 19, min: 0, max: 7, handle: h.handleCreateTopics},
+		{key: 20, min: 0, max: 6, handle: h.handleDeleteTopics},
+		{key: 21, min: 0, max: 2, handle: h.handleDeleteRecords},
+		{key: 22, min: 0, max: 4, handle: h.handleInitProducerID},
+		{key: 23, min: 0, max: 4, handle: h.handleOffsetForLeaderEpoch},
+		{key: 32, min: 0, max: 4, handle: h.handleDescribeConfigs},
+		{key: 33, min: 0, max: 2, handle: h.handleAlterConfigs},
+		{key: 35, min: 0, max: 4, handle: h.handleDescribeLogDirs},
+		{key: 37, min: 0, max: 3, handle: h.handleCreatePartitions},
+		{key: 42, min: 0, max: 2, handle: h.handleDeleteGroups},
+		{key: 44, min: 0, max: 1, handle: h.handleIncrementalAlterConfigs},
+		{key: 47, min: 0, max: 0, handle: h.handleOffsetDelete},
+		{key: 60, min: 0, max: 1, handle: h.handleDescribeCluster},
+		{key: 68, min: 0, max: 0, handle: h.handleConsumerGroupHeartbeat},
+		{key: 69, min: 0, max: 0, handle: h.handleConsumerGroupDescribe},
+	}
+}

@@ -1,0 +1,65 @@
+package handler
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/topics"
+)
+
+// errorCode maps an internal error to the Kafka error code a client acts on.
+// It is the only place where internal errors meet Kafka codes.
+func errorCode(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, partition.ErrCorruptBatch):
+		return kerr.CorruptMessage.Code
+	case errors.Is(err, partition.ErrUnsupportedFormat):
+		return kerr.UnsupportedForMessageFormat.Code
+	case errors.Is(err, partition.ErrBatchTooLarge):
+		return kerr.MessageTooLarge.Code
+	case errors.Is(err, partition.ErrInvalidRecord):
+		return kerr.InvalidRecord.Code
+	case errors.Is(err, partition.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errors.Is(err, partition.ErrInvalidEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, partition.ErrOffsetOutOfRange):
+		return kerr.OffsetOutOfRange.Code
+	case errors.Is(err, partition.ErrClosed):
+		// The partition is going away (shutdown or deletion): a retriable
+		// error makes the client refresh metadata and try again.
+		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, partition.ErrStorage):
+		return kerr.KafkaStorageError.Code
+	case errors.Is(err, topics.ErrInvalidTopicName):
+		return kerr.InvalidTopicException.Code
+	case errors.Is(err, topics.ErrInvalidConfig):
+		return kerr.InvalidConfig.Code
+	case errors.Is(err, topics.ErrInvalidPartitions):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, topics.ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, topics.ErrUnknownTopic):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return kerr.RequestTimedOut.Code
+	case errors.Is(err, context.Canceled):
+		return kerr.RequestTimedOut.Code
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// errorMessage returns a message for the response's error_message field, or
+// nil when there is no error.
+func errorMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}

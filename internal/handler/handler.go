@@ -1,0 +1,142 @@
+// Package handler implements the Kafka APIs: one file per API, named by API
+// key, each opening with the API's supported versions, behaviour and version
+// notes. One table (apis.go) drives both dispatch and the ApiVersions
+// response, so the two cannot disagree.
+//
+// Handlers are thin: decode (done by kmsg), check, delegate to the topic
+// catalogue, a partition or a coordinator, and build the response. Internal
+// errors become Kafka error codes in one place (errors.go).
+package handler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/protocol"
+	"github.com/samsa-broker/samsa/internal/topics"
+)
+
+// Endpoint is an advertised listener address.
+type Endpoint struct {
+	Listener string
+	Host     string
+	Port     int32
+}
+
+// Options are the Handler's collaborators.
+type Options struct {
+	NodeID  int32
+	Broker  *config.Broker
+	Catalog *topics.Catalog
+	Groups  GroupCoordinator
+	// ProducerIDs allocates producer ids durably.
+	ProducerIDs ProducerIDAllocator
+	// Endpoints are advertised per listener name; the first is the default.
+	Endpoints []Endpoint
+	Logger    *slog.Logger
+}
+
+// GroupCoordinator serves the consumer group APIs (internal/group).
+type GroupCoordinator interface {
+	JoinGroup(context.Context, *kmsg.JoinGroupRequest) *kmsg.JoinGroupResponse
+	SyncGroup(context.Context, *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse
+	Heartbeat(context.Context, *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse
+	LeaveGroup(context.Context, *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse
+	OffsetCommit(context.Context, *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
+	OffsetFetch(context.Context, *kmsg.OffsetFetchRequest) *kmsg.OffsetFetchResponse
+	OffsetDelete(context.Context, *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse
+	ListGroups(context.Context, *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse
+	DescribeGroups(context.Context, *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse
+	DeleteGroups(context.Context, *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse
+	ConsumerGroupHeartbeat(context.Context, *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroupHeartbeatResponse
+	ConsumerGroupDescribe(context.Context, *kmsg.ConsumerGroupDescribeRequest) *kmsg.ConsumerGroupDescribeResponse
+}
+
+// ProducerIDAllocator hands out unique producer ids that survive restarts.
+type ProducerIDAllocator interface {
+	NextProducerID() (int64, error)
+}
+
+// Handler serves every Kafka API Samsa supports.
+type Handler struct {
+	opts    Options
+	log     *slog.Logger
+	catalog *topics.Catalog
+	groups  GroupCoordinator
+	apis    map[int16]api
+	// txnIDs maps transactional ids to their producer id and epoch.
+	txnMu  sync.Mutex
+	txnIDs map[string]producerIDEpoch
+}
+
+type producerIDEpoch struct {
+	id    int64
+	epoch int16
+}
+
+// New returns a Handler.
+func New(opts Options) *Handler {
+	h := &Handler{
+		opts: opts, log: opts.Logger, catalog: opts.Catalog, groups: opts.Groups,
+		txnIDs: map[string]producerIDEpoch{},
+	}
+	h.apis = make(map[int16]api)
+	for _, a := range h.apiTable() {
+		h.apis[a.key] = a
+	}
+	return h
+}
+
+// handleFunc handles one request. Handlers that must wait (durability, long
+// polls, group rebalances) return a Reply with Await set.
+type handleFunc func(ctx context.Context, req *conn.Request) conn.Reply
+
+// api is one row of the API table.
+type api struct {
+	key      int16
+	min, max int16
+	handle   handleFunc
+}
+
+func respond(r kmsg.Response) conn.Reply { return conn.Reply{Response: r} }
+
+func await(f func(ctx context.Context) kmsg.Response) conn.Reply {
+	return conn.Reply{Await: f}
+}
+
+// Dispatch routes a decoded request to its handler.
+func (h *Handler) Dispatch(ctx context.Context, req *conn.Request) conn.Reply {
+	key, version := req.Header.Key, req.Header.Version
+	a, ok := h.apis[key]
+	if !ok || version < a.min || version > a.max {
+		if resp, ok := h.Unsupported(ctx, req.Header); ok {
+			return respond(resp)
+		}
+		h.log.Warn("closing connection: unsupported request", "api", kmsg.NameForKey(key), "api_key", key, "api_version", version, "remote", req.Conn.RemoteAddr)
+		return conn.Reply{Close: true}
+	}
+	if req.Conn.NeedsSASL.Load() && key != 17 && key != 36 && key != 18 {
+		h.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(key), "remote", req.Conn.RemoteAddr)
+		return conn.Reply{Close: true}
+	}
+	return a.handle(ctx, req)
+}
+
+// Unsupported answers an ApiVersions request of a version we do not know with
+// the v0-format UNSUPPORTED_VERSION response listing our versions (KIP-511),
+// so the client retries with one we do. Other unsupported requests close the
+// connection, as Kafka does.
+func (h *Handler) Unsupported(_ context.Context, hdr protocol.Header) (kmsg.Response, bool) {
+	if hdr.Key != 18 {
+		return nil, false
+	}
+	resp := h.apiVersionsResponse(0)
+	resp.ErrorCode = kerr.UnsupportedVersion.Code
+	return resp, true
+}

@@ -1,0 +1,320 @@
+// Package metadata holds the cluster's topic catalogue: topic names, topic
+// IDs, partition counts and per-topic config overrides, plus the cluster id.
+//
+// The catalogue is itself a log: every change is one JSON event appended as a
+// record batch to the metadata log (data-dir/__cluster_metadata-0) and the
+// state is rebuilt by replaying it on start. A Raft-backed store can later
+// replicate the same events.
+package metadata
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/samsa-broker/samsa/internal/record"
+	"github.com/samsa-broker/samsa/internal/storage"
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+)
+
+// Errors returned by Store methods.
+var (
+	ErrTopicExists      = errors.New("topic already exists")
+	ErrUnknownTopic     = errors.New("unknown topic")
+	ErrInvalidPartition = errors.New("invalid partition count")
+)
+
+// TopicID is a Kafka topic UUID.
+type TopicID [16]byte
+
+// Topic is one topic's metadata.
+type Topic struct {
+	Name       string
+	ID         TopicID
+	Partitions int32
+	Configs    map[string]string // explicit overrides only
+	Internal   bool
+}
+
+// event is one change in the metadata log.
+type event struct {
+	Type       string            `json:"type"` // cluster, create, delete, configs, partitions
+	ClusterID  string            `json:"cluster_id,omitempty"`
+	Topic      string            `json:"topic,omitempty"`
+	ID         *TopicID          `json:"id,omitempty"`
+	Partitions int32             `json:"partitions,omitempty"`
+	Configs    map[string]string `json:"configs,omitempty"`
+	Internal   bool              `json:"internal,omitempty"`
+	// ProducerIDsUpTo reserves producer ids below it (type producer_ids).
+	ProducerIDsUpTo int64 `json:"producer_ids_up_to,omitempty"`
+}
+
+// producerIDBlock is how many producer ids one metadata event reserves.
+const producerIDBlock = 1000
+
+// Store is the topic catalogue. It is safe for concurrent use.
+type Store struct {
+	mu        sync.RWMutex
+	log       *storage.Log
+	clusterID string
+	topics    map[string]*Topic
+	byID      map[TopicID]*Topic
+	// Producer ids in [nextPID, reservedPID) may be handed out; ids below
+	// reservedPID are never reused, even after a crash.
+	nextPID, reservedPID int64
+}
+
+// Open replays the metadata log in dir, creating it (and a cluster id) if new.
+func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
+	l, err := storage.Open(dir, storage.Options{
+		FS: fs, Logger: logger, Now: time.Now,
+		SegmentBytes: 64 << 20, SegmentMs: 1 << 62, IndexIntervalBytes: 4096,
+		RetentionBytes: -1, RetentionMs: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open metadata log: %w", err)
+	}
+	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{}}
+	if err := s.replay(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	// Ids of the last reserved block may have been handed out before a
+	// restart: never reuse them.
+	s.nextPID = s.reservedPID
+	if s.clusterID == "" {
+		var id [16]byte
+		_, _ = rand.Read(id[:])
+		if err := s.appendLocked(event{Type: "cluster", ClusterID: base64.RawURLEncoding.EncodeToString(id[:])}); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) replay() error {
+	for off := s.log.StartOffset(); off < s.log.EndOffset(); {
+		data, err := s.log.Read(off, 1<<20, s.log.EndOffset())
+		if err != nil {
+			return fmt.Errorf("replay metadata at %d: %w", off, err)
+		}
+		if len(data) == 0 {
+			break
+		}
+		batches, err := record.Split(data)
+		if err != nil {
+			return fmt.Errorf("replay metadata at %d: %w", off, err)
+		}
+		for _, b := range batches {
+			h, err := record.ParseHeader(b)
+			if err != nil {
+				return err
+			}
+			recs, err := record.Records(b)
+			if err != nil {
+				return fmt.Errorf("replay metadata batch %d: %w", h.BaseOffset, err)
+			}
+			for _, r := range recs {
+				var ev event
+				if err := json.Unmarshal(r.Value, &ev); err != nil {
+					return fmt.Errorf("replay metadata record at %d: %w", h.BaseOffset+int64(r.OffsetDelta), err)
+				}
+				s.apply(ev)
+			}
+			off = h.NextOffset()
+		}
+	}
+	return nil
+}
+
+func (s *Store) apply(ev event) {
+	switch ev.Type {
+	case "cluster":
+		s.clusterID = ev.ClusterID
+	case "create":
+		t := &Topic{Name: ev.Topic, ID: *ev.ID, Partitions: ev.Partitions, Configs: ev.Configs, Internal: ev.Internal}
+		if t.Configs == nil {
+			t.Configs = map[string]string{}
+		}
+		s.topics[t.Name] = t
+		s.byID[t.ID] = t
+	case "delete":
+		if t, ok := s.topics[ev.Topic]; ok {
+			delete(s.byID, t.ID)
+			delete(s.topics, ev.Topic)
+		}
+	case "configs":
+		if t, ok := s.topics[ev.Topic]; ok {
+			t.Configs = ev.Configs
+			if t.Configs == nil {
+				t.Configs = map[string]string{}
+			}
+		}
+	case "producer_ids":
+		s.nextPID, s.reservedPID = s.reservedPID, ev.ProducerIDsUpTo
+	case "partitions":
+		if t, ok := s.topics[ev.Topic]; ok {
+			t.Partitions = ev.Partitions
+		}
+	}
+}
+
+// appendLocked makes ev durable in the metadata log, then applies it.
+// s.mu must be held for writing (or the store not yet shared).
+func (s *Store) appendLocked(ev event) error {
+	val, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	batch := record.Build(record.BatchSpec{
+		ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+		Timestamp: time.Now().UnixMilli(),
+		Records:   []record.RecordSpec{{Value: val}},
+	})
+	if _, err := s.log.Append(batch, 0); err != nil {
+		return fmt.Errorf("append metadata: %w", err)
+	}
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("sync metadata: %w", err)
+	}
+	s.apply(ev)
+	return nil
+}
+
+// ClusterID returns the cluster's id.
+func (s *Store) ClusterID() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.clusterID
+}
+
+func copyTopic(t *Topic) Topic {
+	c := *t
+	c.Configs = maps.Clone(t.Configs)
+	return c
+}
+
+// Topic returns the named topic.
+func (s *Store) Topic(name string) (Topic, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return Topic{}, false
+	}
+	return copyTopic(t), true
+}
+
+// TopicByID returns the topic with the given id.
+func (s *Store) TopicByID(id TopicID) (Topic, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.byID[id]
+	if !ok {
+		return Topic{}, false
+	}
+	return copyTopic(t), true
+}
+
+// Topics returns every topic sorted by name.
+func (s *Store) Topics() []Topic {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Topic, 0, len(s.topics))
+	for _, t := range s.topics {
+		out = append(out, copyTopic(t))
+	}
+	slices.SortFunc(out, func(a, b Topic) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// CreateTopic records a new topic with a fresh topic id.
+func (s *Store) CreateTopic(name string, partitions int32, configs map[string]string, internal bool) (Topic, error) {
+	if partitions <= 0 {
+		return Topic{}, fmt.Errorf("%w: %d", ErrInvalidPartition, partitions)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.topics[name]; ok {
+		return Topic{}, fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	var id TopicID
+	for {
+		_, _ = rand.Read(id[:])
+		if _, taken := s.byID[id]; !taken && id != (TopicID{}) {
+			break
+		}
+	}
+	if err := s.appendLocked(event{Type: "create", Topic: name, ID: &id, Partitions: partitions, Configs: configs, Internal: internal}); err != nil {
+		return Topic{}, err
+	}
+	return copyTopic(s.topics[name]), nil
+}
+
+// DeleteTopic removes a topic.
+func (s *Store) DeleteTopic(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.topics[name]; !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	return s.appendLocked(event{Type: "delete", Topic: name})
+}
+
+// SetConfigs replaces a topic's config overrides.
+func (s *Store) SetConfigs(name string, configs map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.topics[name]; !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	return s.appendLocked(event{Type: "configs", Topic: name, Configs: configs})
+}
+
+// SetPartitions raises a topic's partition count.
+func (s *Store) SetPartitions(name string, count int32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.topics[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if count <= t.Partitions {
+		return fmt.Errorf("%w: topic %s has %d partitions, cannot set %d", ErrInvalidPartition, name, t.Partitions, count)
+	}
+	return s.appendLocked(event{Type: "partitions", Topic: name, Partitions: count})
+}
+
+// NextProducerID returns a producer id never handed out before, reserving
+// ids in blocks through the metadata log.
+func (s *Store) NextProducerID() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nextPID >= s.reservedPID {
+		if err := s.appendLocked(event{Type: "producer_ids", ProducerIDsUpTo: s.reservedPID + producerIDBlock}); err != nil {
+			return 0, err
+		}
+	}
+	id := s.nextPID
+	s.nextPID++
+	return id, nil
+}
+
+// Close closes the metadata log.
+func (s *Store) Close() error { return s.log.Close() }

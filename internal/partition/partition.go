@@ -1,0 +1,439 @@
+// Package partition gives Kafka semantics to one partition log: validating
+// and appending producer batches (offset assignment, idempotent producer
+// checks), the high watermark, reads bounded by it, and waking long-polling
+// readers on append.
+//
+// Handlers reach partitions only through this package's methods, so a
+// Raft-replicated partition can later implement the same surface.
+package partition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-broker/samsa/internal/producerstate"
+	"github.com/samsa-broker/samsa/internal/record"
+	"github.com/samsa-broker/samsa/internal/storage"
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+)
+
+// Errors returned by Append and Read. Handlers map them to Kafka codes.
+var (
+	ErrCorruptBatch       = errors.New("corrupt record batch")
+	ErrUnsupportedFormat  = errors.New("unsupported message format")
+	ErrBatchTooLarge      = errors.New("record batch larger than max.message.bytes")
+	ErrInvalidRecord      = errors.New("invalid record")
+	ErrOutOfOrderSequence = producerstate.ErrOutOfOrderSequence
+	ErrInvalidEpoch       = producerstate.ErrInvalidEpoch
+	ErrOffsetOutOfRange   = storage.ErrOffsetOutOfRange
+	ErrClosed             = errors.New("partition is closed")
+	ErrStorage            = errors.New("storage error")
+)
+
+// FsyncPolicy says when appended data is made durable.
+type FsyncPolicy int
+
+const (
+	// FsyncNever leaves flushing to the operating system (and segment rolls).
+	FsyncNever FsyncPolicy = iota
+	// FsyncInterval flushes on a timer run by the owner of the partitions.
+	FsyncInterval
+	// FsyncAlways makes every append durable before it becomes visible and is
+	// acknowledged; concurrent appends share one fsync (group commit).
+	FsyncAlways
+)
+
+// ParseFsyncPolicy parses never|interval|always.
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	switch s {
+	case "never":
+		return FsyncNever, nil
+	case "interval", "":
+		return FsyncInterval, nil
+	case "always":
+		return FsyncAlways, nil
+	}
+	return 0, fmt.Errorf("fsync policy %q: want never, interval or always", s)
+}
+
+// Config is the per-partition configuration derived from topic configs.
+type Config struct {
+	Storage         storage.Options
+	MaxMessageBytes int  // max.message.bytes: largest batch accepted
+	LogAppendTime   bool // message.timestamp.type=LogAppendTime
+	Fsync           FsyncPolicy
+}
+
+// Partition is one partition of a topic hosted by this broker.
+type Partition struct {
+	Topic string
+	Index int32
+
+	logger *slog.Logger
+	fs     vfs.FS
+	log    *storage.Log
+
+	// appendMu serializes appends: producer-state checks, offset assignment
+	// and the write happen atomically with respect to other appends.
+	appendMu  sync.Mutex
+	producers *producerstate.State // guarded by appendMu
+	cfg       atomic.Pointer[Config]
+
+	epoch         atomic.Int32
+	highWatermark atomic.Int64
+	// hwmMu orders high watermark advances with waiter registration.
+	hwmMu   sync.Mutex
+	waiters map[*Waiter]struct{} // guarded by hwmMu
+
+	closed atomic.Bool
+}
+
+// Open opens (and recovers) the partition's log in dir.
+func Open(fs vfs.FS, dir, topic string, index int32, cfg Config, logger *slog.Logger) (*Partition, error) {
+	logger = logger.With("topic", topic, "partition", index)
+	opts := cfg.Storage
+	opts.FS = fs
+	opts.Logger = logger
+	l, err := storage.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
+	p := &Partition{
+		Topic: topic, Index: index, logger: logger, fs: fs, log: l,
+		waiters: make(map[*Waiter]struct{}),
+	}
+	p.cfg.Store(&cfg)
+	if e := l.LatestEpoch(); e > 0 {
+		p.epoch.Store(e)
+	}
+	if err := p.recoverProducers(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	p.highWatermark.Store(l.EndOffset())
+	return p, nil
+}
+
+// SetConfig replaces the partition's configuration (AlterConfigs).
+func (p *Partition) SetConfig(cfg Config) {
+	p.cfg.Store(&cfg)
+	opts := cfg.Storage
+	opts.FS = p.fs
+	opts.Logger = p.logger
+	p.log.SetOptions(opts)
+}
+
+// LeaderEpoch returns the partition's current leader epoch.
+func (p *Partition) LeaderEpoch() int32 { return p.epoch.Load() }
+
+// HighWatermark returns the offset after the last record visible to consumers.
+func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
+
+// LastStableOffset returns the offset below which no transaction is open.
+func (p *Partition) LastStableOffset() int64 {
+	hwm := p.HighWatermark()
+	p.appendMu.Lock()
+	first := p.producers.FirstUnstableOffset()
+	p.appendMu.Unlock()
+	if first >= 0 && first < hwm {
+		return first
+	}
+	return hwm
+}
+
+// LogStartOffset returns the first retained offset.
+func (p *Partition) LogStartOffset() int64 { return p.log.StartOffset() }
+
+// LogEndOffset returns the next offset to be assigned.
+func (p *Partition) LogEndOffset() int64 { return p.log.EndOffset() }
+
+// Size returns the bytes stored for the partition.
+func (p *Partition) Size() int64 { return p.log.Size() }
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	BaseOffset     int64
+	LastOffset     int64
+	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
+	LogStartOffset int64
+	Duplicate      bool // the batch was a retry of one already stored
+}
+
+// Append validates and appends the batches of one produce request (usually
+// exactly one batch). On success the data is in the log but may not yet be
+// visible: call WaitVisible before acknowledging with acks=all.
+func (p *Partition) Append(records []byte) (AppendResult, error) {
+	if p.closed.Load() {
+		return AppendResult{}, ErrClosed
+	}
+	cfg := p.cfg.Load()
+	batches, err := record.Split(records)
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
+	}
+	if len(batches) == 0 {
+		return AppendResult{}, fmt.Errorf("%w: no record batch", ErrCorruptBatch)
+	}
+	headers := make([]record.Header, len(batches))
+	for i, b := range batches {
+		if len(b) > cfg.MaxMessageBytes {
+			return AppendResult{}, fmt.Errorf("%w: %d > %d bytes", ErrBatchTooLarge, len(b), cfg.MaxMessageBytes)
+		}
+		h, err := record.Validate(b)
+		if err != nil {
+			if errors.Is(err, record.ErrUnsupportedMagic) {
+				return AppendResult{}, fmt.Errorf("%w: %v", ErrUnsupportedFormat, err)
+			}
+			return AppendResult{}, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
+		}
+		if h.IsControl() {
+			return AppendResult{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+		}
+		headers[i] = h
+	}
+	res := AppendResult{BaseOffset: -1, LogAppendTime: -1}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	now := time.Now().UnixMilli()
+	for i, b := range batches {
+		h := headers[i]
+		orig, dup, err := p.producers.Check(h)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		if dup {
+			if res.BaseOffset < 0 {
+				res.BaseOffset = orig.FirstOffset
+			}
+			res.LastOffset = orig.LastOffset
+			res.Duplicate = true
+			if cfg.LogAppendTime {
+				res.LogAppendTime = orig.MaxTimestamp
+			}
+			continue
+		}
+		if cfg.LogAppendTime {
+			record.SetLogAppendTime(b, now)
+			h.MaxTimestamp = now
+			res.LogAppendTime = now
+		}
+		base, err := p.log.Append(b, p.epoch.Load())
+		if err != nil {
+			return AppendResult{}, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+		}
+		p.producers.Update(h, base)
+		if res.BaseOffset < 0 {
+			res.BaseOffset = base
+		}
+		res.LastOffset = base + int64(h.LastOffsetDelta)
+	}
+	res.LogStartOffset = p.log.StartOffset()
+	if cfg.Fsync != FsyncAlways {
+		p.advanceHighWatermark(p.log.EndOffset())
+	}
+	return res, nil
+}
+
+// AppendInternal appends a batch built by the broker itself (internal topics,
+// transaction markers): no size limit or producer-sequence checks.
+func (p *Partition) AppendInternal(batch []byte) (int64, error) {
+	if p.closed.Load() {
+		return 0, ErrClosed
+	}
+	h, err := record.Validate(batch)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	base, err := p.log.Append(batch, p.epoch.Load())
+	if err != nil {
+		return 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+	}
+	p.producers.Update(h, base)
+	if p.cfg.Load().Fsync != FsyncAlways {
+		p.advanceHighWatermark(p.log.EndOffset())
+	}
+	return base, nil
+}
+
+// WaitVisible returns once offsets before end are visible (and, with
+// FsyncAlways, durable). It performs the group-committed fsync itself.
+func (p *Partition) WaitVisible(ctx context.Context, end int64) error {
+	if p.HighWatermark() >= end {
+		return nil
+	}
+	if p.cfg.Load().Fsync == FsyncAlways {
+		if err := p.Sync(); err != nil {
+			return err
+		}
+	}
+	if p.HighWatermark() < end {
+		return fmt.Errorf("%w: offset %d not visible after sync", ErrStorage, end)
+	}
+	return ctx.Err()
+}
+
+// Sync flushes the log and, under FsyncAlways, advances the high watermark to
+// what is now durable.
+func (p *Partition) Sync() error {
+	if err := p.log.Sync(); err != nil {
+		return fmt.Errorf("%w: sync %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+	}
+	p.advanceHighWatermark(p.log.SyncedOffset())
+	return nil
+}
+
+func (p *Partition) advanceHighWatermark(to int64) {
+	p.hwmMu.Lock()
+	if to > p.highWatermark.Load() {
+		p.highWatermark.Store(to)
+		for w := range p.waiters {
+			w.wake()
+		}
+	}
+	p.hwmMu.Unlock()
+}
+
+// Isolation selects what a read may return.
+type Isolation int8
+
+const (
+	ReadUncommitted Isolation = 0
+	ReadCommitted   Isolation = 1
+)
+
+// ReadResult is the outcome of Read.
+type ReadResult struct {
+	Records          []byte
+	HighWatermark    int64
+	LastStableOffset int64
+	LogStartOffset   int64
+}
+
+// Read returns whole batches from offset, at most maxBytes unless the first
+// batch alone is larger, never past the high watermark (or the last stable
+// offset for read_committed).
+func (p *Partition) Read(offset int64, maxBytes int, iso Isolation) (ReadResult, error) {
+	if p.closed.Load() {
+		return ReadResult{}, ErrClosed
+	}
+	res := ReadResult{
+		HighWatermark:    p.HighWatermark(),
+		LastStableOffset: p.LastStableOffset(),
+		LogStartOffset:   p.log.StartOffset(),
+	}
+	limit := res.HighWatermark
+	if iso == ReadCommitted {
+		limit = res.LastStableOffset
+	}
+	if offset > res.HighWatermark {
+		// Past the visible end but possibly within the log (unsynced tail):
+		// out of range only when beyond the log itself.
+		if offset > p.log.EndOffset() {
+			return res, ErrOffsetOutOfRange
+		}
+		return res, nil
+	}
+	data, err := p.log.Read(offset, maxBytes, limit)
+	if err != nil {
+		return res, err
+	}
+	res.Records = data
+	return res, nil
+}
+
+// OffsetForTimestamp implements ListOffsets by timestamp.
+func (p *Partition) OffsetForTimestamp(ts int64) (offset, batchTs int64, found bool, err error) {
+	offset, batchTs, found, err = p.log.OffsetForTimestamp(ts)
+	if found && offset >= p.HighWatermark() {
+		return 0, 0, false, nil
+	}
+	return offset, batchTs, found, err
+}
+
+// MaxTimestamp returns the largest timestamp and its offset.
+func (p *Partition) MaxTimestamp() (ts, offset int64, found bool) {
+	return p.log.MaxTimestamp()
+}
+
+// EndOffsetForEpoch answers OffsetForLeaderEpoch.
+func (p *Partition) EndOffsetForEpoch(epoch int32) (int32, int64) {
+	e, end := p.log.EndOffsetForEpoch(epoch)
+	if hwm := p.HighWatermark(); end > hwm && e == p.LeaderEpoch() {
+		end = hwm
+	}
+	return e, end
+}
+
+// DeleteRecordsBefore raises the log start offset (DeleteRecords). offset -1
+// means the high watermark.
+func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
+	hwm := p.HighWatermark()
+	if offset < 0 {
+		offset = hwm
+	}
+	if offset > hwm {
+		return 0, ErrOffsetOutOfRange
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if offset <= p.log.StartOffset() {
+		return p.log.StartOffset(), nil
+	}
+	if err := p.log.DeleteRecordsBefore(offset); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrStorage, err)
+	}
+	return p.log.StartOffset(), nil
+}
+
+// ApplyRetention deletes segments beyond the retention limits.
+func (p *Partition) ApplyRetention() (int, error) { return p.log.ApplyRetention() }
+
+// Producer returns the idempotent state of a producer id (for tests and
+// DescribeProducers).
+func (p *Partition) Producer(id int64) (producerstate.Producer, bool) {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.producers.Producer(id)
+}
+
+// Close snapshots producer state and closes the log. It is idempotent.
+func (p *Partition) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	snapErr := p.writeSnapshotLocked()
+	if err := p.log.Close(); err != nil {
+		return err
+	}
+	p.hwmMu.Lock()
+	for w := range p.waiters {
+		w.wake()
+	}
+	p.hwmMu.Unlock()
+	return snapErr
+}
+
+// Delete closes the partition and removes its data.
+func (p *Partition) Delete() error {
+	p.closed.Store(true)
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.log.Delete()
+}
+
+// Dir returns the partition's directory.
+func (p *Partition) Dir() string { return p.log.Dir() }
+
+func (p *Partition) snapshotPath(offset int64) string {
+	return filepath.Join(p.log.Dir(), fmt.Sprintf("%020d.snapshot", offset))
+}

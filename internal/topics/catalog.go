@@ -1,0 +1,245 @@
+// Package topics owns the topic lifecycle: it keeps the metadata catalogue
+// and the hosted partitions in step (create, delete, add partitions, alter
+// configs) and resolves each topic's effective configuration from its
+// overrides and the broker's settings.
+package topics
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/metadata"
+	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/storage"
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+)
+
+// Errors returned by Catalog methods, besides metadata's.
+var (
+	ErrInvalidTopicName  = errors.New("invalid topic name")
+	ErrInvalidConfig     = errors.New("invalid config")
+	ErrInvalidPartitions = metadata.ErrInvalidPartition
+	ErrTopicExists       = metadata.ErrTopicExists
+	ErrUnknownTopic      = metadata.ErrUnknownTopic
+)
+
+// Options configures a Catalog.
+type Options struct {
+	FS      vfs.FS
+	DataDir string
+	Broker  *config.Broker
+	Fsync   partition.FsyncPolicy
+	Logger  *slog.Logger
+}
+
+// Catalog is the broker's set of topics.
+type Catalog struct {
+	opts  Options
+	meta  *metadata.Store
+	parts *partition.Manager
+	// mu serializes lifecycle changes so metadata and partitions agree.
+	mu sync.Mutex
+}
+
+// Open opens the metadata log in the data directory and every partition it
+// lists.
+func Open(opts Options) (*Catalog, error) {
+	meta, err := metadata.Open(opts.FS, filepath.Join(opts.DataDir, "__cluster_metadata-0"), opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{opts: opts, meta: meta, parts: partition.NewManager()}
+	for _, t := range meta.Topics() {
+		if err := c.openPartitions(t, 0); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Metadata returns the underlying catalogue (cluster id, topic lookups).
+func (c *Catalog) Metadata() *metadata.Store { return c.meta }
+
+// Partitions returns the hosted partitions.
+func (c *Catalog) Partitions() *partition.Manager { return c.parts }
+
+// Partition returns a hosted partition.
+func (c *Catalog) Partition(topic string, index int32) (*partition.Partition, bool) {
+	return c.parts.Get(topic, index)
+}
+
+func (c *Catalog) partitionDir(topic string, index int32) string {
+	return filepath.Join(c.opts.DataDir, topic+"-"+strconv.Itoa(int(index)))
+}
+
+func (c *Catalog) openPartitions(t metadata.Topic, from int32) error {
+	cfg := c.PartitionConfig(t.Configs)
+	for i := from; i < t.Partitions; i++ {
+		p, err := partition.Open(c.opts.FS, c.partitionDir(t.Name, i), t.Name, i, cfg, c.opts.Logger)
+		if err != nil {
+			return fmt.Errorf("open partition %s-%d: %w", t.Name, i, err)
+		}
+		c.parts.Add(p)
+	}
+	return nil
+}
+
+// PartitionConfig resolves the partition settings for a topic's overrides.
+func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config {
+	b := c.opts.Broker
+	get := func(name string) int64 { return b.TopicInt64(overrides, name) }
+	val := func(name string) string { return b.TopicString(overrides, name) }
+	return partition.Config{
+		Storage: storage.Options{
+			SegmentBytes:       get("segment.bytes"),
+			SegmentMs:          get("segment.ms"),
+			IndexIntervalBytes: int(get("index.interval.bytes")),
+			RetentionBytes:     get("retention.bytes"),
+			RetentionMs:        get("retention.ms"),
+		},
+		MaxMessageBytes: int(get("max.message.bytes")),
+		LogAppendTime:   val("message.timestamp.type") == "LogAppendTime",
+		Fsync:           c.opts.Fsync,
+	}
+}
+
+// ValidateTopicName applies Kafka's topic name rules.
+func ValidateTopicName(name string) error {
+	if name == "" || name == "." || name == ".." || len(name) > 249 {
+		return fmt.Errorf("%w: %q", ErrInvalidTopicName, name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("%w: %q contains %q; legal characters are ASCII letters, digits, '.', '_' and '-'", ErrInvalidTopicName, name, r)
+		}
+	}
+	return nil
+}
+
+// ValidateConfigs checks topic config overrides.
+func ValidateConfigs(configs map[string]string) error {
+	for k, v := range configs {
+		if err := config.ValidateTopicConfig(k, v); err != nil {
+			return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		}
+	}
+	return nil
+}
+
+// CreateTopic creates a topic and its partitions. With validateOnly it only
+// checks that it could.
+func (c *Catalog) CreateTopic(name string, partitions int32, configs map[string]string, validateOnly bool) (metadata.Topic, error) {
+	if err := ValidateTopicName(name); err != nil {
+		return metadata.Topic{}, err
+	}
+	if partitions <= 0 {
+		return metadata.Topic{}, fmt.Errorf("%w: %d partitions", ErrInvalidPartitions, partitions)
+	}
+	if err := ValidateConfigs(configs); err != nil {
+		return metadata.Topic{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.meta.Topic(name); ok {
+		return metadata.Topic{}, fmt.Errorf("%w: %s", ErrTopicExists, name)
+	}
+	if validateOnly {
+		return metadata.Topic{Name: name, Partitions: partitions, Configs: configs}, nil
+	}
+	// Leftover directories of a deleted topic with the same name go first.
+	for i := int32(0); i < partitions; i++ {
+		_ = c.opts.FS.RemoveAll(c.partitionDir(name, i))
+	}
+	t, err := c.meta.CreateTopic(name, partitions, configs, len(name) > 2 && name[:2] == "__")
+	if err != nil {
+		return metadata.Topic{}, err
+	}
+	if err := c.openPartitions(t, 0); err != nil {
+		return metadata.Topic{}, err
+	}
+	c.opts.Logger.Info("created topic", "topic", name, "partitions", partitions)
+	return t, nil
+}
+
+// DeleteTopic deletes a topic and its data.
+func (c *Catalog) DeleteTopic(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.meta.Topic(name)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if err := c.meta.DeleteTopic(name); err != nil {
+		return err
+	}
+	var errs []error
+	for i := int32(0); i < t.Partitions; i++ {
+		if p, ok := c.parts.Remove(name, i); ok {
+			if err := p.Delete(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	c.opts.Logger.Info("deleted topic", "topic", name)
+	return errors.Join(errs...)
+}
+
+// CreatePartitions raises a topic's partition count.
+func (c *Catalog) CreatePartitions(name string, count int32, validateOnly bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.meta.Topic(name)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if count <= t.Partitions {
+		return fmt.Errorf("%w: topic %s already has %d partitions; the count can only grow", ErrInvalidPartitions, name, t.Partitions)
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := c.meta.SetPartitions(name, count); err != nil {
+		return err
+	}
+	old := t.Partitions
+	t.Partitions = count
+	return c.openPartitions(t, old)
+}
+
+// SetConfigs replaces a topic's overrides and applies them to its partitions.
+func (c *Catalog) SetConfigs(name string, configs map[string]string, validateOnly bool) error {
+	if err := ValidateConfigs(configs); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.meta.Topic(name)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if validateOnly {
+		return nil
+	}
+	if err := c.meta.SetConfigs(name, maps.Clone(configs)); err != nil {
+		return err
+	}
+	cfg := c.PartitionConfig(configs)
+	for i := int32(0); i < t.Partitions; i++ {
+		if p, ok := c.parts.Get(name, i); ok {
+			p.SetConfig(cfg)
+		}
+	}
+	return nil
+}
+
+// Close closes every partition and the metadata log.
+func (c *Catalog) Close() error {
+	return errors.Join(c.parts.CloseAll(), c.meta.Close())
+}
