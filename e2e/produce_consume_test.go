@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -135,6 +136,9 @@ func TestProduceConsumeRestart(t *testing.T) {
 	n := 200_000
 	if testing.Short() {
 		n = 20_000
+	}
+	if env := os.Getenv("SAMSA_E2E_RECORDS"); env != "" {
+		n, _ = strconv.Atoi(env) // the acceptance run uses 1,000,000
 	}
 	b := brokertest.Start(t, nil)
 	createTopic(t, b.Admin(), "clicks", 6, nil)

@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+// groupConsumer consumes topic in group until stop, recording what it saw.
+type groupConsumer struct {
+	cl       *kgo.Client
+	mu       sync.Mutex
+	seen     map[string]int // value → times seen
+	assigned map[int32]bool
+}
+
+func startGroupConsumer(t *testing.T, b *brokertest.Broker, group, topic string, opts ...kgo.Opt) *groupConsumer {
+	t.Helper()
+	gc := &groupConsumer{seen: map[string]int{}, assigned: map[int32]bool{}}
+	all := append([]kgo.Opt{
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			gc.mu.Lock()
+			for _, p := range m[topic] {
+				gc.assigned[p] = true
+			}
+			gc.mu.Unlock()
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+			gc.mu.Lock()
+			for _, p := range m[topic] {
+				delete(gc.assigned, p)
+			}
+			gc.mu.Unlock()
+			_ = cl.CommitUncommittedOffsets(ctx)
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			gc.mu.Lock()
+			for _, p := range m[topic] {
+				delete(gc.assigned, p)
+			}
+			gc.mu.Unlock()
+		}),
+	}, opts...)
+	gc.cl = b.Client(all...)
+	go func() {
+		for {
+			fs := gc.cl.PollFetches(context.Background())
+			if fs.IsClientClosed() {
+				return
+			}
+			gc.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) { gc.seen[string(r.Value)]++ })
+			gc.mu.Unlock()
+		}
+	}()
+	return gc
+}
+
+func (gc *groupConsumer) counts() (records int, partitions int) {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	for _, n := range gc.seen {
+		records += n
+	}
+	return records, len(gc.assigned)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestGroupBalancedExactlyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []kgo.Opt
+	}{
+		{"classic-cooperative-sticky", nil},
+		{"classic-range", []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := brokertest.Start(t, nil)
+			createTopic(t, b.Admin(), "orders", 6, nil)
+			var members []*groupConsumer
+			for i := 0; i < 3; i++ {
+				members = append(members, startGroupConsumer(t, b, "g-"+tc.name, "orders", tc.opts...))
+			}
+			waitFor(t, 60*time.Second, "a balanced assignment", func() bool {
+				for _, m := range members {
+					if _, parts := m.counts(); parts != 2 {
+						return false
+					}
+				}
+				return true
+			})
+			const n = 60_000
+			want := produceN(t, b.Client(kgo.ProducerLinger(5*time.Millisecond)), "orders", n)
+			waitFor(t, 60*time.Second, "every record consumed", func() bool {
+				total := 0
+				for _, m := range members {
+					r, _ := m.counts()
+					total += r
+				}
+				return total >= n
+			})
+			// Settle: no further (duplicate) records should arrive.
+			time.Sleep(500 * time.Millisecond)
+			seen := map[string]int{}
+			for i, m := range members {
+				_, parts := m.counts()
+				if parts != 2 {
+					t.Errorf("member %d owns %d partitions, want 2 (balanced)", i, parts)
+				}
+				m.mu.Lock()
+				for v, c := range m.seen {
+					seen[v] += c
+				}
+				m.mu.Unlock()
+			}
+			for _, vals := range want {
+				for _, v := range vals {
+					if seen[v] != 1 {
+						t.Fatalf("record %s consumed %d times, want exactly once", v, seen[v])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCommittedOffsetsSurviveRestart(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "commits", 3, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	offsets := kadm.Offsets{}
+	for p := int32(0); p < 3; p++ {
+		offsets.Add(kadm.Offset{Topic: "commits", Partition: p, At: int64(10 * (p + 1)), LeaderEpoch: -1, Metadata: "m" + strconv.Itoa(int(p))})
+	}
+	// Offsets beyond the log end are allowed in Kafka's commit path.
+	resp, err := adm.CommitOffsets(ctx, "grp", offsets)
+	if err != nil || resp.Error() != nil {
+		t.Fatalf("commit: %v %v", err, resp.Error())
+	}
+	b.Restart()
+	adm = b.Admin()
+	waitFor(t, 20*time.Second, "offsets loaded after restart", func() bool {
+		got, err := adm.FetchOffsets(ctx, "grp")
+		if err != nil || got.Error() != nil {
+			return false
+		}
+		for p := int32(0); p < 3; p++ {
+			o, ok := got.Lookup("commits", p)
+			if !ok || o.At != int64(10*(p+1)) || o.Metadata != "m"+strconv.Itoa(int(p)) {
+				return false
+			}
+		}
+		return true
+	})
+}
