@@ -48,6 +48,12 @@ type Reply struct {
 	Close bool
 }
 
+// SizeHinter is implemented by responses that know roughly how large their
+// encoding is (fetch responses carrying record data).
+type SizeHinter interface {
+	SizeHint() int
+}
+
 // Dispatcher handles requests. Dispatch is called from the connection's
 // reader goroutine, one request at a time and in arrival order, so work it
 // does synchronously (such as appending a produce batch) is ordered.
@@ -393,7 +399,23 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			resp = p.reply.Await(ctx)
 		}
 		if resp != nil {
-			buf = protocol.AppendResponse(buf, p.corr, resp)
+			if big, ok := resp.(SizeHinter); ok && big.SizeHint() > 64<<10 {
+				// A large response (a fetch) is encoded once into a
+				// pooled buffer of the right size instead of growing the
+				// connection's buffer by repeated copies.
+				if len(buf) > 0 && !flush() {
+					return
+				}
+				out := s.bufs.get(big.SizeHint() + 4<<10)
+				*out = protocol.AppendResponse((*out)[:0], p.corr, resp)
+				_, err := c.Write(*out)
+				s.bufs.put(out)
+				if err != nil {
+					return
+				}
+			} else {
+				buf = protocol.AppendResponse(buf, p.corr, resp)
+			}
 		}
 		release = append(release, p.frame)
 		if p.reply.Close {

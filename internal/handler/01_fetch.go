@@ -80,7 +80,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 		resp, bytes, hasError := h.fetchOnce(r, targets)
 		remaining := time.Until(deadline)
 		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
-			return resp
+			return sizedFetch{resp, bytes + 64*len(targets)}
 		}
 		if waiter == nil {
 			waiter = partition.NewWaiter()
@@ -177,3 +177,12 @@ func checkLeaderEpoch(p *partition.Partition, epoch int32) int16 {
 	}
 	return 0
 }
+
+// sizedFetch tells the connection writer how large the response will be, so
+// it is encoded once into a buffer of the right size.
+type sizedFetch struct {
+	*kmsg.FetchResponse
+	size int
+}
+
+func (f sizedFetch) SizeHint() int { return f.size }
