@@ -77,6 +77,7 @@ func AddCommands(root *cobra.Command) {
 		newProduceCommand(cfg),
 		newConsumeCommand(cfg),
 		newClusterCommand(cfg),
+		newBenchCommand(cfg),
 	)
 }
 

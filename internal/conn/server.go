@@ -129,6 +129,11 @@ type Server struct {
 	log  *slog.Logger
 
 	bufs *bufferPools
+	// draining is cancelled by Shutdown: waiting requests (long polls,
+	// group joins) answer with what they have instead of running out their
+	// timers.
+	draining     context.Context
+	stopDraining context.CancelFunc
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -148,7 +153,9 @@ func NewServer(cfg Config, d Dispatcher) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, disp: d, log: cfg.Logger, conns: map[net.Conn]struct{}{}, bufs: new(bufferPools)}
+	draining, stop := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, disp: d, log: cfg.Logger, conns: map[net.Conn]struct{}{}, bufs: new(bufferPools),
+		draining: draining, stopDraining: stop}
 }
 
 // Serve accepts connections on ln until ctx is cancelled or Shutdown is
@@ -229,6 +236,7 @@ func (s *Server) untrack(c net.Conn) {
 func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
 	s.closed = true
+	s.stopDraining()
 	if s.ln != nil {
 		s.ln.Close()
 	}
@@ -266,6 +274,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	sess.NeedsSASL.Store(s.cfg.SASL)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer context.AfterFunc(s.draining, cancel)()
 
 	queue := make(chan pending, s.cfg.MaxInFlight)
 	writerDone := make(chan struct{})
@@ -274,13 +283,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		s.writeLoop(ctx, c, queue, log)
 		cancel()
 	}()
-	s.readLoop(ctx, c, sess, queue, log)
+	s.readLoop(ctx, c, sess, queue, writerDone, log)
 	close(queue)
 	<-writerDone
 	c.Close()
 }
 
-func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue chan<- pending, log *slog.Logger) {
+func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue chan<- pending, writerDone <-chan struct{}, log *slog.Logger) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("panic while reading request; closing connection", "panic", r, "stack", string(debug.Stack()))
@@ -311,9 +320,12 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			s.bufs.put(frame)
 			return
 		}
+		// Once dispatched, a request is always handed to the writer (its
+		// side effects, such as an append, have happened), unless the
+		// writer is gone because the connection failed.
 		select {
 		case queue <- p:
-		case <-ctx.Done():
+		case <-writerDone:
 			s.bufs.put(frame)
 			return
 		}
