@@ -336,3 +336,30 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 		}
 	}
 }
+
+// Partitions without data carry an empty record set, never a null one:
+// librdkafka cannot parse the rest of a fetch response after a null.
+func TestFetchEmptyPartitionHasEmptyRecords(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "empty", 2, nil)
+	rc := dial(t, b.Addr)
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.SetVersion(11)
+	fetch.ReplicaID = -1
+	fetch.MaxBytes = 1 << 20
+	fetch.SessionEpoch = -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "empty"
+	for p := int32(0); p < 2; p++ {
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.Partition, fp.PartitionMaxBytes, fp.CurrentLeaderEpoch = p, 1<<20, -1
+		ft.Partitions = append(ft.Partitions, fp)
+	}
+	fetch.Topics = append(fetch.Topics, ft)
+	resp := rc.roundTrip(fetch).(*kmsg.FetchResponse)
+	for _, p := range resp.Topics[0].Partitions {
+		if p.RecordBatches == nil {
+			t.Fatalf("partition %d: null record set", p.Partition)
+		}
+	}
+}

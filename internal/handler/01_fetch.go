@@ -122,6 +122,9 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget) (*kmsg.
 		rp.Partition = t.req.Partition
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 		rp.PreferredReadReplica = -1
+		// An empty record set, not a null one: librdkafka fails to parse
+		// the rest of the response after a null records field.
+		rp.RecordBatches = []byte{}
 		if t.part == nil {
 			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			hasError = true
