@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,8 @@ func TestGroupBalancedExactlyOnce(t *testing.T) {
 	}{
 		{"classic-cooperative-sticky", nil},
 		{"classic-range", []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
+		{"kip848-uniform", []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
+		{"kip848-range", []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer())}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := brokertest.Start(t, nil)
@@ -110,6 +113,17 @@ func TestGroupBalancedExactlyOnce(t *testing.T) {
 				}
 				return true
 			})
+			if strings.HasPrefix(tc.name, "kip848") {
+				// The group must really run the KIP-848 protocol.
+				ctx := brokertest.Context(t, 10*time.Second)
+				described, err := b.Admin().DescribeConsumerGroups(ctx, "g-"+tc.name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := described["g-"+tc.name]; g.Err != nil || len(g.Members) != 3 {
+					t.Fatalf("ConsumerGroupDescribe: err %v, %d members; want a KIP-848 group of 3", g.Err, len(g.Members))
+				}
+			}
 			const n = 60_000
 			want := produceN(t, b.Client(kgo.ProducerLinger(5*time.Millisecond)), "orders", n)
 			waitFor(t, 60*time.Second, "every record consumed", func() bool {

@@ -39,17 +39,6 @@ const (
 	memberUnreleasedPartitions
 )
 
-func (s memberState) String() string {
-	switch s {
-	case memberUnrevokedPartitions:
-		return "UNREVOKED_PARTITIONS"
-	case memberUnreleasedPartitions:
-		return "UNRELEASED_PARTITIONS"
-	default:
-		return "STABLE"
-	}
-}
-
 // consumerMember is a member of a KIP-848 group.
 type consumerMember struct {
 	id         string
@@ -91,6 +80,11 @@ type consumerGroup struct {
 	// counts) at the last target computation; a change triggers a new one.
 	metadataHash string
 	regexes      map[string]*resolvedRegex
+
+	// union caches every member's subscribed topics, sorted; unionValid is
+	// cleared whenever a subscription or a regex's matches change.
+	union      []string
+	unionValid bool
 }
 
 type partitionKey struct {
@@ -136,7 +130,7 @@ func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGro
 	case g == nil:
 		g = newGroup(req.Group)
 		g.cg = newConsumerGroup()
-		s.groups[req.Group] = g
+		s.groups[g.id] = g
 	case g.cg == nil:
 		if len(g.members) > 0 || len(g.pending) > 0 {
 			return heartbeatFailure(resp, kerr.GroupIDNotFound.Code, fmt.Sprintf("Group %s is not a consumer group.", req.Group))
@@ -168,6 +162,9 @@ func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGro
 		if m.instanceID != nil {
 			cg.static[*m.instanceID] = m.id
 		}
+	}
+	if subscriptionChanged || isNew {
+		cg.unionValid = false
 	}
 
 	s.refreshRegexes(now, cg, false)
@@ -252,7 +249,7 @@ func (cg *consumerGroup) memberForHeartbeat(memberID string, req *kmsg.ConsumerG
 		m = cg.members[memberID]
 		if req.MemberEpoch == joinEpoch {
 			if m == nil {
-				return newConsumerMember(memberID), true, 0, ""
+				return newConsumerMember(strings.Clone(memberID)), true, 0, ""
 			}
 			return m, false, 0, "" // rejoin in place after being fenced
 		}
@@ -274,7 +271,7 @@ func (cg *consumerGroup) memberForHeartbeat(memberID string, req *kmsg.ConsumerG
 			if m = cg.members[memberID]; m != nil {
 				return m, false, 0, ""
 			}
-			return newConsumerMember(memberID), true, 0, ""
+			return newConsumerMember(strings.Clone(memberID)), true, 0, ""
 		case existing.id == memberID:
 			return existing, false, 0, ""
 		case existing.epoch != staticLeaveEpoch:
@@ -282,7 +279,7 @@ func (cg *consumerGroup) memberForHeartbeat(memberID string, req *kmsg.ConsumerG
 				"Static member %s with instance id %s cannot join the group because the instance id is owned by %s member.",
 				memberID, instance, existing.id)
 		default:
-			return cg.replaceStaticMember(existing, memberID), false, 0, ""
+			return cg.replaceStaticMember(existing, strings.Clone(memberID)), false, 0, ""
 		}
 	}
 	switch {
@@ -338,25 +335,28 @@ func (m *consumerMember) checkEpoch(received int32, owned []kmsg.ConsumerGroupHe
 func (m *consumerMember) applyHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo) bool {
 	changed := false
 	if req.InstanceID != nil {
-		m.instanceID = new(*req.InstanceID)
+		m.instanceID = new(strings.Clone(*req.InstanceID))
 	}
 	if req.RackID != nil {
-		m.rackID = new(*req.RackID)
+		m.rackID = new(strings.Clone(*req.RackID))
 	}
 	if req.RebalanceTimeoutMillis >= 0 {
 		m.rebalanceTimeout = millis(req.RebalanceTimeoutMillis)
 	}
 	if req.ServerAssignor != nil {
-		m.assignor = *req.ServerAssignor
+		m.assignor = strings.Clone(*req.ServerAssignor)
 	}
 	if req.SubscribedTopicNames != nil {
 		topics := slices.Compact(slices.Sorted(slices.Values(req.SubscribedTopicNames)))
 		if !slices.Equal(topics, m.topics) {
+			for i := range topics {
+				topics[i] = strings.Clone(topics[i])
+			}
 			m.topics, changed = topics, true
 		}
 	}
 	if req.SubscribedTopicRegex != nil && *req.SubscribedTopicRegex != m.regex {
-		m.regex, changed = *req.SubscribedTopicRegex, true
+		m.regex, changed = strings.Clone(*req.SubscribedTopicRegex), true
 	}
 	m.clientID, m.clientHost = client.ClientID, client.ClientHost
 	return changed
@@ -407,6 +407,7 @@ func (s *shardState) removeConsumerMember(now time.Time, cg *consumerGroup, m *c
 		delete(cg.static, *m.instanceID)
 	}
 	delete(cg.target, m.id)
+	cg.unionValid = false
 	cg.epoch++
 	s.refreshRegexes(now, cg, false)
 	s.computeTargetAssignment(cg, s.subscriptionHash(cg))
@@ -445,13 +446,24 @@ func (cg *consumerGroup) subscribedNames(m *consumerMember) []string {
 	return names
 }
 
-func (cg *consumerGroup) isSubscribedTo(topic string) bool {
-	for _, m := range cg.members {
-		if slices.Contains(cg.subscribedNames(m), topic) {
-			return true
+// subscribedUnion is every topic some member subscribes to, sorted.
+func (cg *consumerGroup) subscribedUnion() []string {
+	if !cg.unionValid {
+		names := make(map[string]bool)
+		for _, m := range cg.members {
+			for _, t := range cg.subscribedNames(m) {
+				names[t] = true
+			}
 		}
+		cg.union = slices.Sorted(maps.Keys(names))
+		cg.unionValid = true
 	}
-	return false
+	return cg.union
+}
+
+func (cg *consumerGroup) isSubscribedTo(topic string) bool {
+	_, found := slices.BinarySearch(cg.subscribedUnion(), topic)
+	return found
 }
 
 // refreshRegexes resolves the members' subscription regexes against the topic
@@ -473,7 +485,11 @@ func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool
 		if r != nil && !force && now.Sub(r.resolvedAt) < regexRefreshInterval {
 			continue
 		}
-		cg.regexes[re] = &resolvedRegex{topics: s.matchTopics(re), resolvedAt: now}
+		topics := s.matchTopics(re)
+		if r == nil || !slices.Equal(r.topics, topics) {
+			cg.unionValid = false
+		}
+		cg.regexes[re] = &resolvedRegex{topics: topics, resolvedAt: now}
 	}
 }
 
@@ -500,14 +516,8 @@ func (s *shardState) matchTopics(re string) []string {
 // subscriptionHash fingerprints every subscribed topic's id and partition
 // count, so topic creation, deletion and growth trigger a new assignment.
 func (s *shardState) subscriptionHash(cg *consumerGroup) string {
-	names := make(map[string]bool)
-	for _, m := range cg.members {
-		for _, t := range cg.subscribedNames(m) {
-			names[t] = true
-		}
-	}
 	var b strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(names)) {
+	for _, name := range cg.subscribedUnion() {
 		info, ok := s.lookupTopic(name)
 		if !ok {
 			continue
@@ -576,229 +586,6 @@ func (s *shardState) computeTargetAssignment(cg *consumerGroup, hash string) {
 	}
 	cg.assignmentEpoch = cg.epoch
 	cg.metadataHash = hash
-}
-
-// subscribedTopicIDs resolves the member's subscription to topic ids.
-func (s *shardState) subscribedTopicIDs(cg *consumerGroup, m *consumerMember) map[[16]byte]bool {
-	ids := make(map[[16]byte]bool)
-	for _, name := range cg.subscribedNames(m) {
-		if info, ok := s.lookupTopic(name); ok {
-			ids[info.id] = true
-		}
-	}
-	return ids
-}
-
-// reconcile moves a member towards its target assignment (Kafka's
-// CurrentAssignmentBuilder): partitions it must give up are revoked first,
-// with the epoch held back until the member reports them gone; then it moves
-// to the assignment epoch and gets the target partitions that are free.
-func (s *shardState) reconcile(now time.Time, cg *consumerGroup, m *consumerMember, owned []kmsg.ConsumerGroupHeartbeatRequestTopic, enforceSubscription bool) {
-	if m.state == memberStable && m.epoch == cg.assignmentEpoch && !enforceSubscription {
-		return
-	}
-	before := *m
-	subscribed := s.subscribedTopicIDs(cg, m)
-	cg.releaseOwnership(m)
-	switch m.state {
-	case memberStable:
-		if m.epoch != cg.assignmentEpoch {
-			cg.computeNextAssignment(m, owned, subscribed)
-		} else {
-			cg.dropUnsubscribed(m, owned, subscribed)
-		}
-	case memberUnrevokedPartitions:
-		if ownsAnyOf(owned, m.pendingRevocation) {
-			if enforceSubscription {
-				cg.dropUnsubscribed(m, owned, subscribed)
-			}
-		} else {
-			cg.computeNextAssignment(m, owned, subscribed)
-		}
-	case memberUnreleasedPartitions:
-		cg.computeNextAssignment(m, owned, subscribed)
-	}
-	cg.takeOwnership(m)
-
-	changed := before.state != m.state || before.epoch != m.epoch ||
-		!equalPartitions(before.assigned, m.assigned) || !equalPartitions(before.pendingRevocation, m.pendingRevocation)
-	if changed {
-		if m.state == memberUnrevokedPartitions {
-			m.revokeDeadline = now.Add(m.rebalanceTimeout)
-		} else {
-			m.revokeDeadline = time.Time{}
-		}
-	}
-}
-
-func (cg *consumerGroup) computeNextAssignment(m *consumerMember, owned []kmsg.ConsumerGroupHeartbeatRequestTopic, subscribed map[[16]byte]bool) {
-	target := cg.target[m.id]
-	topicIDs := make(map[[16]byte]bool)
-	for id := range target {
-		topicIDs[id] = true
-	}
-	for id := range m.assigned {
-		topicIDs[id] = true
-	}
-	assigned, revoke, add := topicPartitions{}, topicPartitions{}, topicPartitions{}
-	unreleased := false
-	for id := range topicIDs {
-		want := target[id]
-		if !subscribed[id] {
-			want = nil
-		}
-		current := m.assigned[id]
-		keep := intersect(current, want)
-		if len(keep) > 0 {
-			assigned[id] = keep
-		}
-		if gone := subtract(current, keep); len(gone) > 0 {
-			revoke[id] = gone
-		}
-		for _, p := range subtract(want, keep) {
-			if cg.owners[partitionKey{id, p}] != "" {
-				unreleased = true // still held by a member revoking it
-				continue
-			}
-			add[id] = append(add[id], p)
-		}
-	}
-	if len(revoke) > 0 && ownsAnyOf(owned, revoke) {
-		m.previousEpoch = m.epoch
-		m.state = memberUnrevokedPartitions
-		m.assigned, m.pendingRevocation = assigned, revoke
-		return
-	}
-	for id, ps := range add {
-		merged := append(slices.Clone(assigned[id]), ps...)
-		slices.Sort(merged)
-		assigned[id] = merged
-	}
-	m.state = memberStable
-	if unreleased {
-		m.state = memberUnreleasedPartitions
-	}
-	m.previousEpoch, m.epoch = m.epoch, cg.assignmentEpoch
-	m.assigned, m.pendingRevocation = assigned, topicPartitions{}
-}
-
-// dropUnsubscribed removes topics the member no longer subscribes to from its
-// assignment without waiting for a new target (Kafka's updateCurrentAssignment).
-func (cg *consumerGroup) dropUnsubscribed(m *consumerMember, owned []kmsg.ConsumerGroupHeartbeatRequestTopic, subscribed map[[16]byte]bool) {
-	assigned := topicPartitions{}
-	pending := maps.Clone(m.pendingRevocation)
-	if pending == nil {
-		pending = topicPartitions{}
-	}
-	dropped := false
-	for id, ps := range m.assigned {
-		if subscribed[id] {
-			assigned[id] = ps
-			continue
-		}
-		dropped = true
-		merged := append(slices.Clone(pending[id]), ps...)
-		slices.Sort(merged)
-		pending[id] = slices.Compact(merged)
-	}
-	if !dropped {
-		return
-	}
-	m.previousEpoch = m.epoch
-	m.assigned = assigned
-	if len(pending) > 0 && ownsAnyOf(owned, pending) {
-		m.state = memberUnrevokedPartitions
-		m.pendingRevocation = pending
-	}
-}
-
-func (cg *consumerGroup) takeOwnership(m *consumerMember) {
-	for _, a := range []topicPartitions{m.assigned, m.pendingRevocation} {
-		for id, ps := range a {
-			for _, p := range ps {
-				cg.owners[partitionKey{id, p}] = m.id
-			}
-		}
-	}
-}
-
-func (cg *consumerGroup) releaseOwnership(m *consumerMember) {
-	for _, a := range []topicPartitions{m.assigned, m.pendingRevocation} {
-		for id, ps := range a {
-			for _, p := range ps {
-				if k := (partitionKey{id, p}); cg.owners[k] == m.id {
-					delete(cg.owners, k)
-				}
-			}
-		}
-	}
-}
-
-// ownsAnyOf reports whether the member still reports owning any partition of
-// a; unknown ownership (a heartbeat without Topics) counts as owning.
-func ownsAnyOf(owned []kmsg.ConsumerGroupHeartbeatRequestTopic, a topicPartitions) bool {
-	if owned == nil {
-		return true
-	}
-	for _, t := range owned {
-		for _, p := range t.Partitions {
-			if slices.Contains(a[t.TopicID], p) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// ownsSubsetOf reports whether every reported partition is in a.
-func ownsSubsetOf(owned []kmsg.ConsumerGroupHeartbeatRequestTopic, a topicPartitions) bool {
-	if owned == nil {
-		return false
-	}
-	for _, t := range owned {
-		ps, ok := a[t.TopicID]
-		if !ok && len(t.Partitions) > 0 {
-			return false
-		}
-		for _, p := range t.Partitions {
-			if !slices.Contains(ps, p) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func intersect(a, b []int32) []int32 {
-	var out []int32
-	for _, p := range a {
-		if slices.Contains(b, p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func subtract(a, b []int32) []int32 {
-	var out []int32
-	for _, p := range a {
-		if !slices.Contains(b, p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func equalPartitions(a, b topicPartitions) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for id, ps := range a {
-		if !slices.Equal(ps, b[id]) {
-			return false
-		}
-	}
-	return true
 }
 
 func heartbeatAssignment(a topicPartitions) *kmsg.ConsumerGroupHeartbeatResponseAssignment {

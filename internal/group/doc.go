@@ -26,6 +26,9 @@
 //
 // # Files
 //
+//	api.go               the exported request methods the Kafka handlers call
+//	runtime.go           Coordinator: shard locks, writer, waiters, timer loop, replay
+//	config.go            Config and Kafka's defaults
 //	state.go             shard and classic group state, protocol selection, timers
 //	join.go              JoinGroup (MEMBER_ID_REQUIRED, static membership)
 //	rebalance.go         PreparingRebalance -> CompletingRebalance, initial delay
@@ -33,7 +36,8 @@
 //	heartbeat.go         Heartbeat, LeaveGroup
 //	offsets.go           OffsetCommit, OffsetFetch, OffsetDelete, retention
 //	describe.go          DescribeGroups, ListGroups, DeleteGroups
-//	consumer_protocol.go KIP-848 heartbeat, reconciliation, ConsumerGroupDescribe
+//	consumer_protocol.go KIP-848 heartbeat, group epochs, ConsumerGroupDescribe
+//	reconcile.go         KIP-848 member reconciliation (revoke before reassign)
 //	assignor.go          server-side "uniform" and "range" assignors
 //	records.go           __consumer_offsets record formats and replay
 //

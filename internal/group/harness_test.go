@@ -1,7 +1,10 @@
 package group
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,8 +41,11 @@ func newHarness(t *testing.T, mod ...func(*Config)) *harness {
 		},
 	}
 	cfg := Config{
-		MinSessionTimeout: time.Second,
-		MaxSessionTimeout: time.Minute,
+		// Members joining within the first second share the first
+		// generation; completeInitialDelay ends that window.
+		InitialRebalanceDelay: time.Second,
+		MinSessionTimeout:     time.Second,
+		MaxSessionTimeout:     time.Minute,
 		Topics: func(name string) ([16]byte, int32, bool) {
 			ti, ok := h.topics[name]
 			return ti.id, ti.partitions, ok
@@ -86,6 +92,23 @@ func (h *harness) advance(d time.Duration) {
 	var fx effects
 	h.st.tick(h.now, &fx)
 	h.collect(fx)
+}
+
+// completeInitialDelay lets the initial rebalance delay run out; every window
+// in which a member joined extends it by another one.
+func (h *harness) completeInitialDelay() {
+	h.t.Helper()
+	for range 40 {
+		h.advance(h.cfg.InitialRebalanceDelay)
+		delaying := false
+		for _, g := range h.st.groups {
+			delaying = delaying || (g.cg == nil && g.inInitialDelay)
+		}
+		if !delaying {
+			return
+		}
+	}
+	h.t.Fatal("initial rebalance delay never ended")
 }
 
 func (h *harness) takeRecords() []KV {
@@ -222,13 +245,13 @@ func joinReq(group, member string, protocols ...string) *kmsg.JoinGroupRequest {
 	for _, p := range protocols {
 		jp := kmsg.NewJoinGroupRequestProtocol()
 		jp.Name = p
-		jp.Metadata = subscription("orders")
+		jp.Metadata = subscriptionBytes("orders")
 		req.Protocols = append(req.Protocols, jp)
 	}
 	return req
 }
 
-func subscription(topics ...string) []byte {
+func subscriptionBytes(topics ...string) []byte {
 	m := kmsg.NewConsumerMemberMetadata()
 	m.Topics = topics
 	return m.AppendTo(nil)
@@ -276,7 +299,7 @@ func (h *harness) stableGroup(group string, n int) []string {
 		w, _ := h.join(joinReq(group, id))
 		ws = append(ws, w)
 	}
-	h.advance(0) // the initial delay is zero in these tests
+	h.completeInitialDelay()
 	leader := h.joined(ws[0])
 	if leader.ErrorCode != 0 {
 		h.t.Fatalf("join failed: %v", kerr.ErrorForCode(leader.ErrorCode))
@@ -285,15 +308,20 @@ func (h *harness) stableGroup(group string, n int) []string {
 	for _, id := range ids {
 		assign[id] = "assignment-of-" + id
 	}
+	// Followers sync first and wait; the leader's sync releases them.
+	order := append([]string{}, ids...)
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Compare(boolInt(a == leader.LeaderID), boolInt(b == leader.LeaderID))
+	})
 	var syncs []waiterID
-	for i, id := range ids {
+	for _, id := range order {
 		req := syncReq(group, id, leader.Generation, nil)
 		if id == leader.LeaderID {
 			req = syncReq(group, id, leader.Generation, assign)
 		}
 		w, resp := h.sync(req)
 		if resp != nil {
-			h.t.Fatalf("sync %d answered at once: %+v", i, resp)
+			h.t.Fatalf("sync of %s answered at once: %+v", id, resp)
 		}
 		syncs = append(syncs, w)
 	}
@@ -322,15 +350,11 @@ func wantCode(t *testing.T, what string, got, want int16) {
 	}
 }
 
-func sortedKeys[K int32 | string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K { return slices.Sorted(maps.Keys(m)) }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
+	return 0
 }

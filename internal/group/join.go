@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -40,7 +41,7 @@ func (s *shardState) joinGroup(now time.Time, req *kmsg.JoinGroupRequest, client
 			return joinError(req.Version, req.MemberID, kerr.UnknownMemberID.Code)
 		}
 		g = newGroup(req.Group)
-		s.groups[req.Group] = g
+		s.groups[g.id] = g
 		created = true
 	}
 
@@ -139,7 +140,7 @@ func (s *shardState) joinCurrentMember(now time.Time, g *group, j *joinCall, fx 
 			// Pending ids are only handed to dynamic members.
 			return j.fail(req.MemberID, kerr.UnknownMemberID.Code)
 		}
-		s.addMemberAndRebalance(now, g, j, req.MemberID, fx)
+		s.addMemberAndRebalance(now, g, j, strings.Clone(req.MemberID), fx)
 		return nil
 	}
 	if code := g.validateMember(req.MemberID, req.InstanceID); code != 0 {
@@ -192,6 +193,7 @@ func cloneProtocols(req []kmsg.JoinGroupRequestProtocol) []protocol {
 	ps := protocolsFrom(req)
 	for i := range ps {
 		// Request bytes may alias the connection's read buffer.
+		ps[i].name = strings.Clone(ps[i].name)
 		ps[i].metadata = bytes.Clone(ps[i].metadata)
 	}
 	return ps
@@ -203,7 +205,7 @@ func (s *shardState) addMemberAndRebalance(now time.Time, g *group, j *joinCall,
 		id:                memberID,
 		clientID:          j.client.ClientID,
 		clientHost:        j.client.ClientHost,
-		protocolType:      req.ProtocolType,
+		protocolType:      strings.Clone(req.ProtocolType),
 		protocols:         cloneProtocols(req.Protocols),
 		rebalanceTimeout:  j.rebalance,
 		sessionTimeout:    j.session,
@@ -213,7 +215,7 @@ func (s *shardState) addMemberAndRebalance(now time.Time, g *group, j *joinCall,
 		heartbeatDeadline: now.Add(newMemberJoinTimeout),
 	}
 	if req.InstanceID != nil {
-		m.instanceID = new(*req.InstanceID)
+		m.instanceID = new(strings.Clone(*req.InstanceID))
 	}
 	if g.state == statePreparingRebalance && g.generation == 0 {
 		g.newMemberAdded = true // extends the initial delay

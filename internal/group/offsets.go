@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -59,7 +60,7 @@ func (s *shardState) offsetCommit(now time.Time, req *kmsg.OffsetCommitRequest, 
 				o.leaderEpoch = -1
 			}
 			if rp.Metadata != nil {
-				o.metadata = *rp.Metadata
+				o.metadata = strings.Clone(*rp.Metadata)
 			}
 			if req.Version == 1 && rp.Timestamp != -1 {
 				o.commitTime = rp.Timestamp // v1 let clients set the commit time
@@ -115,7 +116,7 @@ func (s *shardState) validateCommit(now time.Time, req *kmsg.OffsetCommitRequest
 			return kerr.IllegalGeneration.Code
 		}
 		g = newGroup(req.Group) // offsets-only ("simple") group
-		s.groups[req.Group] = g
+		s.groups[g.id] = g
 		return 0
 	}
 	if g.cg != nil {
@@ -158,7 +159,7 @@ func (g *group) setOffset(topic string, partition int32, o *committedOffset) {
 	ps := g.offsets[topic]
 	if ps == nil {
 		ps = make(map[int32]*committedOffset)
-		g.offsets[topic] = ps
+		g.offsets[strings.Clone(topic)] = ps
 	}
 	ps[partition] = o
 }

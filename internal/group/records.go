@@ -168,7 +168,7 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 		if v.Version >= 3 {
 			o.leaderEpoch = v.LeaderEpoch
 		}
-		if v.Version == 1 {
+		if v.Version == 1 && v.ExpireTimestamp >= 0 {
 			o.expireTime = v.ExpireTimestamp
 		}
 		rec.offset = o
@@ -248,7 +248,7 @@ func (s *shardState) replay(key, value []byte) error {
 		}
 		if g == nil {
 			g = newGroup(rec.group)
-			s.groups[rec.group] = g
+			s.groups[g.id] = g
 		}
 		g.setOffset(rec.topic, rec.partition, rec.offset)
 	case recordGroupMetadata:
@@ -256,13 +256,14 @@ func (s *shardState) replay(key, value []byte) error {
 		if rec.metadata == nil {
 			if g != nil {
 				g.resetClassic()
+				g.hasMetadata = false
 				s.dropIfUnused(g)
 			}
 			return nil
 		}
 		if g == nil {
 			g = newGroup(rec.group)
-			s.groups[rec.group] = g
+			s.groups[g.id] = g
 		}
 		g.loadMetadata(rec.metadata)
 	}

@@ -73,6 +73,7 @@ type shard struct {
 
 // waiter is a parked JoinGroup or SyncGroup call.
 type waiter struct {
+	id   waiterID
 	ch   chan kmsg.Response // capacity 1, receives exactly one answer
 	fail func(resp kmsg.Response, code int16) kmsg.Response
 }
@@ -197,6 +198,7 @@ func (c *Coordinator) load(sh *shard) {
 			return nil
 		})
 		if err == nil {
+			groups := len(st.groups)
 			sh.mu.Lock()
 			if !sh.closed {
 				st.finishLoad(c.cfg.Now())
@@ -204,7 +206,7 @@ func (c *Coordinator) load(sh *shard) {
 			}
 			sh.mu.Unlock()
 			c.logger.Debug("loaded group coordinator shard",
-				"partition", sh.partition, "groups", len(st.groups), "skipped_records", skipped)
+				"partition", sh.partition, "groups", groups, "skipped_records", skipped)
 			c.kickTimers()
 			return
 		}
@@ -458,35 +460,13 @@ func (c *Coordinator) call(ctx context.Context, groupID string, loadingCode int1
 	fail func(resp kmsg.Response, code int16) kmsg.Response, run step,
 ) kmsg.Response {
 	sh := c.shardFor(groupID)
-	sh.mu.Lock()
+	resp, parked, done, early := c.runStep(sh, groupID, loadingCode, park, fail, run)
 	switch {
-	case sh.closed:
-		sh.mu.Unlock()
-		return fail(nil, kerr.CoordinatorNotAvailable.Code)
-	case sh.state == nil:
-		sh.mu.Unlock()
-		return fail(nil, loadingCode)
-	}
-	var w waiterID
-	var parked *waiter
-	if park {
-		w = waiterID(c.nextWaiter.Add(1))
-		parked = &waiter{ch: make(chan kmsg.Response, 1), fail: fail}
-		sh.waiters[w] = parked
-	}
-	var fx effects
-	resp := run(sh.state, c.cfg.Now(), w, &fx)
-	if resp != nil && parked != nil {
-		delete(sh.waiters, w)
-	}
-	done := sh.submitLocked(fx, resp != nil)
-	c.maybeKickLocked(sh, groupID)
-	sh.mu.Unlock()
-
-	if resp != nil {
-		if done == nil {
-			return resp
-		}
+	case early != nil:
+		return early
+	case resp != nil && done == nil:
+		return resp
+	case resp != nil:
 		select {
 		case err := <-done:
 			if err != nil {
@@ -502,7 +482,7 @@ func (c *Coordinator) call(ctx context.Context, groupID string, loadingCode int1
 		return r
 	case <-ctx.Done():
 		sh.mu.Lock()
-		delete(sh.waiters, w)
+		delete(sh.waiters, parked.id)
 		sh.mu.Unlock()
 		select {
 		case r := <-parked.ch:
@@ -511,6 +491,37 @@ func (c *Coordinator) call(ctx context.Context, groupID string, loadingCode int1
 			return fail(nil, kerr.CoordinatorNotAvailable.Code)
 		}
 	}
+}
+
+// runStep runs one step under the shard lock and hands its effects to the
+// writer. It returns the step's answer (nil: parked under parked), the
+// channel reporting the write that answer waits for, or an early answer when
+// the shard cannot take requests.
+func (c *Coordinator) runStep(sh *shard, groupID string, loadingCode int16, park bool,
+	fail func(resp kmsg.Response, code int16) kmsg.Response, run step,
+) (resp kmsg.Response, parked *waiter, done chan error, early kmsg.Response) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	switch {
+	case sh.closed:
+		return nil, nil, nil, fail(nil, kerr.CoordinatorNotAvailable.Code)
+	case sh.state == nil:
+		return nil, nil, nil, fail(nil, loadingCode)
+	}
+	var w waiterID
+	if park {
+		w = waiterID(c.nextWaiter.Add(1))
+		parked = &waiter{id: w, ch: make(chan kmsg.Response, 1), fail: fail}
+		sh.waiters[w] = parked
+	}
+	var fx effects
+	resp = run(sh.state, c.cfg.Now(), w, &fx)
+	if resp != nil && parked != nil {
+		delete(sh.waiters, w)
+	}
+	done = sh.submitLocked(fx, resp != nil)
+	c.maybeKickLocked(sh, groupID)
+	return resp, parked, done, nil
 }
 
 // newUUID returns a random (version 4) UUID in Java's UUID.toString form,

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -204,9 +205,11 @@ type group struct {
 	cg *consumerGroup // non-nil: the group uses the KIP-848 protocol
 }
 
+// newGroup makes an empty classic group. Strings kept in state are cloned from
+// requests, in case a decoder aliased them to a reused buffer.
 func newGroup(id string) *group {
 	return &group{
-		id:          id,
+		id:          strings.Clone(id),
 		members:     make(map[string]*member),
 		pending:     make(map[string]time.Time),
 		static:      make(map[string]string),
@@ -215,15 +218,13 @@ func newGroup(id string) *group {
 	}
 }
 
-// resetClassic forgets classic membership, keeping offsets; used when a group
-// switches protocol.
+// resetClassic forgets classic membership, keeping offsets (and whether a
+// metadata record needs a tombstone); used when a group switches protocol.
 func (g *group) resetClassic() {
-	offsets := g.offsets
+	offsets, hasMetadata := g.offsets, g.hasMetadata
 	*g = *newGroup(g.id)
-	g.offsets = offsets
+	g.offsets, g.hasMetadata = offsets, hasMetadata
 }
-
-func (g *group) is(s groupState) bool { return g.cg == nil && g.state == s }
 
 func (g *group) transition(now time.Time, s groupState) {
 	g.state = s

@@ -1,10 +1,10 @@
 package handler
 
 // Group APIs: the classic protocol (JoinGroup v0-9, SyncGroup v0-5,
-// Heartbeat v0-4, LeaveGroup v0-5), offsets (OffsetCommit v0-8, OffsetFetch
-// v0-8, OffsetDelete v0), administration (ListGroups v0-5, DescribeGroups
-// v0-5, DeleteGroups v0-2) and KIP-848 (ConsumerGroupHeartbeat v0,
-// ConsumerGroupDescribe v0).
+// Heartbeat v0-4, LeaveGroup v0-5), offsets (OffsetCommit v0-9, OffsetFetch
+// v0-9, OffsetDelete v0), administration (ListGroups v0-5, DescribeGroups
+// v0-6, DeleteGroups v0-2) and KIP-848 (ConsumerGroupHeartbeat v0-1,
+// ConsumerGroupDescribe v0-1).
 //
 // Behavior:
 // * Each handler hands the request to the group coordinator
@@ -16,16 +16,26 @@ package handler
 
 import (
 	"context"
+	"net"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/group"
 )
 
-// viaCoordinator runs a coordinator call in the connection's writer.
+// viaCoordinator runs a coordinator call in the connection's writer, telling
+// the coordinator who the client is (DescribeGroups shows it).
 func viaCoordinator[Req kmsg.Request, Resp kmsg.Response](req *conn.Request, call func(context.Context, Req) Resp) conn.Reply {
 	r := req.Body.(Req)
-	return await(func(ctx context.Context) kmsg.Response { return call(ctx, r) })
+	host := req.Conn.RemoteAddr
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	info := group.ClientInfo{ClientID: req.Header.ClientID, ClientHost: "/" + host}
+	return await(func(ctx context.Context) kmsg.Response {
+		return call(group.WithClientInfo(ctx, info), r)
+	})
 }
 
 func (h *Handler) handleJoinGroup(_ context.Context, req *conn.Request) conn.Reply {
