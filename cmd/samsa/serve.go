@@ -25,6 +25,7 @@ type serveFlags struct {
 	config    string
 	sets      []string
 	logLevel  string
+	pprof     string
 }
 
 func newServeCommand() *cobra.Command {
@@ -46,6 +47,7 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.config, "config", "", "a Kafka server.properties file")
 	fl.StringArrayVar(&f.sets, "set", nil, "NAME=VALUE of a Kafka broker or topic-default setting (repeatable)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.pprof, "pprof", "", "HOST:PORT to serve Go profiles on (/debug/pprof/), off by default")
 	return cmd
 }
 
@@ -108,6 +110,14 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if f.pprof != "" {
+		stopProfiles, err := serveProfiles(f.pprof, logger)
+		if err != nil {
+			_ = b.Shutdown(context.Background())
+			return err
+		}
+		defer stopProfiles()
+	}
 	if err := b.Start(ctx); err != nil {
 		_ = b.Shutdown(context.Background())
 		return err

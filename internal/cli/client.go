@@ -78,6 +78,7 @@ func AddCommands(root *cobra.Command) {
 		newConsumeCommand(cfg),
 		newClusterCommand(cfg),
 		newBenchCommand(cfg),
+		newGroupCommand(cfg),
 	)
 }
 

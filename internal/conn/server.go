@@ -48,6 +48,12 @@ type Reply struct {
 	Close bool
 }
 
+// Releaser is implemented by responses holding pooled buffers; Release is
+// called once the response has been written (or dropped).
+type Releaser interface {
+	Release()
+}
+
 // SizeHinter is implemented by responses that know roughly how large their
 // encoding is (fetch responses carrying record data).
 type SizeHinter interface {
@@ -420,6 +426,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				}
 				out := s.bufs.get(big.SizeHint() + 4<<10)
 				*out = protocol.AppendResponse((*out)[:0], p.corr, resp)
+				releaseResponse(resp)
 				_, err := c.Write(*out)
 				s.bufs.put(out)
 				if err != nil {
@@ -427,6 +434,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				}
 			} else {
 				buf = protocol.AppendResponse(buf, p.corr, resp)
+				releaseResponse(resp)
 			}
 		}
 		release = append(release, p.frame)
@@ -438,6 +446,13 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			c.Close()
 			return
 		}
+	}
+}
+
+// releaseResponse returns a response's pooled buffers once it is encoded.
+func releaseResponse(resp kmsg.Response) {
+	if r, ok := resp.(Releaser); ok {
+		r.Release()
 	}
 }
 

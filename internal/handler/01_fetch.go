@@ -67,6 +67,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 	}
 	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
 	var waiter *partition.Waiter
+	var scratch []*[]byte // pooled read buffers used by the current attempt
 	defer func() {
 		if waiter != nil {
 			for _, t := range targets {
@@ -77,11 +78,13 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 		}
 	}()
 	for {
-		resp, bytes, hasError := h.fetchOnce(r, targets)
+		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch)
 		remaining := time.Until(deadline)
 		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
-			return sizedFetch{resp, bytes + 64*len(targets)}
+			return &pooledFetch{FetchResponse: resp, size: bytes + 64*len(targets), bufs: scratch, pool: &h.readBufs}
 		}
+		h.readBufs.putAll(scratch)
+		scratch = nil
 		if waiter == nil {
 			waiter = partition.NewWaiter()
 			for _, t := range targets {
@@ -102,7 +105,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 }
 
 // fetchOnce reads every target once and builds the response.
-func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget) (*kmsg.FetchResponse, int, bool) {
+func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte) (*kmsg.FetchResponse, int, bool) {
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	iso := partition.Isolation(r.IsolationLevel)
 	maxBytes := int(r.MaxBytes)
@@ -144,7 +147,16 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget) (*kmsg.
 		var res partition.ReadResult
 		var err error
 		if limit > 0 || total == 0 {
-			res, err = t.part.Read(t.req.FetchOffset, max(limit, 1), iso)
+			// Read into a pooled buffer big enough for the partition's
+			// share plus the index lookahead; it is returned to the pool
+			// once the response is written.
+			buf := h.readBufs.get(max(limit, 1) + readLookahead)
+			res, err = t.part.ReadInto(*buf, t.req.FetchOffset, max(limit, 1), iso)
+			if len(res.Records) > 0 {
+				*scratch = append(*scratch, buf) // the records may alias it
+			} else {
+				h.readBufs.put(buf)
+			}
 		} else {
 			res = partition.ReadResult{HighWatermark: t.part.HighWatermark(), LastStableOffset: t.part.LastStableOffset(), LogStartOffset: t.part.LogStartOffset()}
 		}
@@ -181,11 +193,23 @@ func checkLeaderEpoch(p *partition.Partition, epoch int32) int16 {
 	return 0
 }
 
-// sizedFetch tells the connection writer how large the response will be, so
-// it is encoded once into a buffer of the right size.
-type sizedFetch struct {
+// readLookahead covers the bytes a read may need before the first batch
+// (the sparse index interval) plus a batch header.
+const readLookahead = 8 << 10
+
+// pooledFetch is a fetch response whose record data lives in pooled read
+// buffers. It tells the connection writer its size, so it is encoded once
+// into a buffer of the right size, and gives the buffers back afterwards.
+type pooledFetch struct {
 	*kmsg.FetchResponse
 	size int
+	bufs []*[]byte
+	pool *bufferPool
 }
 
-func (f sizedFetch) SizeHint() int { return f.size }
+func (f *pooledFetch) SizeHint() int { return f.size }
+
+func (f *pooledFetch) Release() {
+	f.pool.putAll(f.bufs)
+	f.bufs = nil
+}

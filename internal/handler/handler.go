@@ -73,6 +73,8 @@ type Handler struct {
 	// txnIDs maps transactional ids to their producer id and epoch.
 	txnMu  sync.Mutex
 	txnIDs map[string]producerIDEpoch
+	// readBufs recycles the buffers fetches read record data into.
+	readBufs bufferPool
 }
 
 type producerIDEpoch struct {

@@ -321,6 +321,12 @@ type ReadResult struct {
 // batch alone is larger, never past the high watermark (or the last stable
 // offset for read_committed).
 func (p *Partition) Read(offset int64, maxBytes int, iso Isolation) (ReadResult, error) {
+	return p.ReadInto(nil, offset, maxBytes, iso)
+}
+
+// ReadInto is Read using scratch for the data when it is large enough; the
+// records may alias scratch.
+func (p *Partition) ReadInto(scratch []byte, offset int64, maxBytes int, iso Isolation) (ReadResult, error) {
 	if p.closed.Load() {
 		return ReadResult{}, ErrClosed
 	}
@@ -341,7 +347,7 @@ func (p *Partition) Read(offset int64, maxBytes int, iso Isolation) (ReadResult,
 		}
 		return res, nil
 	}
-	data, err := p.log.Read(offset, maxBytes, limit)
+	data, err := p.log.ReadInto(scratch, offset, maxBytes, limit)
 	if err != nil {
 		return res, err
 	}

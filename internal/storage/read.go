@@ -52,6 +52,13 @@ func segmentFor(segs []*segment, offset int64) int {
 // maxOffset returns (nil, nil); an offset outside [StartOffset, EndOffset]
 // returns ErrOffsetOutOfRange.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	return l.ReadInto(nil, offset, maxBytes, maxOffset)
+}
+
+// ReadInto is Read that reads into scratch when it is large enough, so a
+// caller that pools buffers avoids allocating one per read. The result may
+// alias scratch.
+func (l *Log) ReadInto(scratch []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
 	l.ioMu.RLock()
 	defer l.ioMu.RUnlock()
 	l.mu.RLock()
@@ -73,7 +80,7 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) 
 	pos := v.segments[first].positionFor(offset)
 	l.mu.RUnlock()
 
-	r := batchReader{offset: offset, limit: limit, maxBytes: maxBytes, lookahead: v.interval}
+	r := batchReader{offset: offset, limit: limit, maxBytes: maxBytes, lookahead: v.interval, scratch: scratch}
 	for i := first; i < len(v.segments) && !r.done; i++ {
 		if err := r.readSegment(v.segments[i], pos); err != nil {
 			return nil, err
@@ -90,8 +97,9 @@ type batchReader struct {
 	maxBytes  int
 	lookahead int // bytes that may precede the first batch after an index position
 
-	out   []byte
-	found bool // the first batch is in out
+	out     []byte
+	scratch []byte // used for the first chunk read when large enough
+	found   bool   // the first batch is in out
 	done  bool
 }
 
@@ -109,7 +117,12 @@ func (r *batchReader) readSegment(s *segment, pos int64) error {
 		r.done = true
 		return nil
 	}
-	chunk, err := readChunk(s, pos, min(want, size-pos))
+	n := min(want, size-pos)
+	var buf []byte
+	if r.out == nil && int64(cap(r.scratch)) >= n {
+		buf = r.scratch[:n]
+	}
+	chunk, err := readChunk(s, pos, n, buf)
 	if err != nil {
 		return err
 	}
@@ -178,8 +191,10 @@ func (r *batchReader) readSegment(s *segment, pos int64) error {
 	return nil
 }
 
-func readChunk(s *segment, pos, n int64) ([]byte, error) {
-	b := make([]byte, n)
+func readChunk(s *segment, pos, n int64, b []byte) ([]byte, error) {
+	if b == nil {
+		b = make([]byte, n)
+	}
 	if err := readFull(s.log, b, pos); err != nil {
 		return nil, fmt.Errorf("read segment %d: %w", s.base, err)
 	}
