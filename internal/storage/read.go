@@ -100,7 +100,7 @@ type batchReader struct {
 	out     []byte
 	scratch []byte // used for the first chunk read when large enough
 	found   bool   // the first batch is in out
-	done  bool
+	done    bool
 }
 
 // readSegment adds the batches of s from position pos on.
