@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,4 +234,205 @@ func shortOr(short, full int) int {
 		return short
 	}
 	return full
+}
+
+// clientProcess is a client subprocess that runs until it ends by itself or
+// the test stops it (consumers never end by themselves). Its output can be
+// read while it runs. The test that starts it owns it: stop ends it, and a
+// cleanup kills it if the test did not.
+type clientProcess struct {
+	c      command
+	cmd    *exec.Cmd
+	stdout *lineLog
+	stderr *lineLog
+	exited chan struct{} // closed once Wait returned
+	err    error         // Wait's result; read after exited is closed
+
+	interrupted bool // SIGINT sent; used by the owning test goroutine only
+}
+
+// startProcess starts c in the background. c.timeout (60 s when zero) bounds
+// its whole life: past it the process is killed.
+func startProcess(t *testing.T, c command) *clientProcess {
+	t.Helper()
+	timeout := c.timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	cmd := exec.CommandContext(ctx, c.name, c.args...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdin = c.stdin
+	p := &clientProcess{c: c, cmd: cmd, stdout: &lineLog{}, stderr: &lineLog{}, exited: make(chan struct{})}
+	cmd.Stdout = p.stdout
+	cmd.Stderr = p.stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("%s: %v", c, err)
+	}
+	start := time.Now()
+	go func() {
+		defer cancel()
+		p.err = cmd.Wait()
+		t.Logf("%s: %v after %v", c, exitDescription(p.err), time.Since(start).Round(time.Millisecond))
+		close(p.exited)
+	}()
+	t.Cleanup(func() { p.stop(0) })
+	return p
+}
+
+// running reports whether the process has not exited yet.
+func (p *clientProcess) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// interrupt asks the process to end with SIGINT, as Ctrl-C would, without
+// waiting. Only the first call sends the signal: some clients treat a
+// second one as "exit now, skip the clean shutdown".
+func (p *clientProcess) interrupt() {
+	if p.interrupted || !p.running() {
+		return
+	}
+	p.interrupted = true
+	// An error means the process is gone already, which is what we want.
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+}
+
+// stop interrupts the process, kills it if it is still running after grace,
+// and returns how it exited. A process that already exited is left as it
+// was.
+func (p *clientProcess) stop(grace time.Duration) error {
+	if p.running() {
+		p.interrupt()
+		select {
+		case <-p.exited:
+		case <-time.After(grace):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	return p.err
+}
+
+// String describes the process with its output so far, for failure messages.
+func (p *clientProcess) String() string {
+	return fmt.Sprintf("%s\nstdout:\n%s\nstderr:\n%s", p.c, tail(strings.Join(p.stdout.lines(), "\n")), tail(strings.Join(p.stderr.lines(), "\n")))
+}
+
+// lineLog is a subprocess's stdout or stderr: it keeps the complete lines
+// written so far, safe to read while the process writes.
+type lineLog struct {
+	mu       sync.Mutex
+	complete []string
+	partial  []byte // the start of a line not ended yet
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(b)
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.partial = append(l.partial, b...)
+			return n, nil
+		}
+		l.complete = append(l.complete, string(append(l.partial, b[:i]...)))
+		l.partial = l.partial[:0]
+		b = b[i+1:]
+	}
+}
+
+// lines returns the complete lines written so far, without their newlines.
+// The caller must not modify the slice.
+func (l *lineLog) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clip(l.complete)
+}
+
+// pollUntil calls done every 20 ms until it returns true (pollUntil returns
+// true) or timeout passes (false).
+func pollUntil(timeout time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// groupLag compares group's committed offsets on topic (kadm FetchOffsets)
+// with the topic's end offsets (kadm ListEndOffsets). It returns each
+// partition's lag, the end offset minus the committed offset (the whole
+// partition when nothing is committed), and a description for messages.
+func groupLag(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, string, error) {
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch offsets of group %s: %w", group, err)
+	}
+	if err := committed.Error(); err != nil {
+		return nil, "", fmt.Errorf("fetch offsets of group %s: %w", group, err)
+	}
+	listed, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, "", fmt.Errorf("list end offsets of %s: %w", topic, err)
+	}
+	if err := listed.Error(); err != nil {
+		return nil, "", fmt.Errorf("list end offsets of %s: %w", topic, err)
+	}
+	lag := map[int32]int64{}
+	var rows []string
+	listed.Each(func(end kadm.ListedOffset) {
+		c, ok := committed.Lookup(topic, end.Partition)
+		at := int64(-1)
+		if ok {
+			at = c.At
+		}
+		lag[end.Partition] = end.Offset - max(at, 0)
+		rows = append(rows, fmt.Sprintf("p%d committed %d end %d lag %d", end.Partition, at, end.Offset, lag[end.Partition]))
+	})
+	if len(lag) == 0 {
+		return nil, "", fmt.Errorf("list end offsets of %s: no partitions", topic)
+	}
+	slices.Sort(rows)
+	return lag, strings.Join(rows, ", "), nil
+}
+
+// requireLagZero waits up to timeout for group to have committed the end
+// offset of every partition of topic, and fails the test if it does not.
+// Clients commit asynchronously, hence the wait.
+func requireLagZero(t *testing.T, adm *kadm.Client, group, topic string, timeout time.Duration) {
+	t.Helper()
+	ctx := brokertest.Context(t, timeout+15*time.Second)
+	var last string
+	var lastErr error
+	caughtUp := pollUntil(timeout, func() bool {
+		lag, described, err := groupLag(ctx, adm, group, topic)
+		last, lastErr = described, err
+		if err != nil {
+			return false
+		}
+		for _, l := range lag {
+			if l != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	if !caughtUp {
+		t.Fatalf("group %s on %s: lag not 0 after %v: %s (last error: %v)", group, topic, timeout, last, lastErr)
+	}
+	t.Logf("group %s on %s: %s", group, topic, last)
 }

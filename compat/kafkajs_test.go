@@ -1,13 +1,9 @@
 package compat
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,140 +70,6 @@ type offsetsSummary []struct {
 	Partition int32
 	Low       int64
 	High      int64
-}
-
-// TestKafkajsSeedTutorial runs the seed tutorial's producer.js unchanged
-// (it connects to localhost:9092) and its consumer.js until the message
-// arrives.
-func TestKafkajsSeedTutorial(t *testing.T) {
-	k := findKafkajs(t)
-	seed := seedDir(t)
-	const addr = "127.0.0.1:9092"
-	if ln, err := net.Listen("tcp", addr); err != nil {
-		t.Skipf("the seed tutorial needs %s, which is busy: %v", addr, err)
-	} else {
-		ln.Close()
-	}
-	b := brokertest.Start(t, map[string]string{"listeners": "PLAINTEXT://" + addr})
-
-	dir := t.TempDir()
-	for _, name := range []string{"producer.js", "consumer.js"} {
-		copyFile(t, filepath.Join(seed, name), filepath.Join(dir, name))
-	}
-	if err := os.Symlink(filepath.Join(k.dir, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatalf("link node_modules: %v", err)
-	}
-
-	// producer.js prints its error and still exits 0, so the success line
-	// is what proves the send.
-	out := run(t, command{name: k.node, args: []string{"producer.js"}, dir: dir, timeout: 60 * time.Second})
-	if !strings.Contains(out.stdout, "消息发送成功") {
-		t.Fatalf("producer.js did not report success\nstdout:\n%s\nstderr:\n%s", out.stdout, tail(out.stderr))
-	}
-
-	var offsets offsetsSummary
-	k.script(t, addr, 30*time.Second, &offsets, "offsets.js", "user_actions")
-	var high int64
-	for _, o := range offsets {
-		high += o.High
-	}
-	if high < 1 {
-		t.Fatalf("kafkajs fetchTopicOffsets(user_actions) = %+v, want a high offset ≥ 1", offsets)
-	}
-
-	ends := endOffsets(t, b.Admin(), "user_actions")
-	for _, o := range offsets {
-		if ends[o.Partition] != o.High {
-			t.Errorf("partition %d: kafkajs high offset %d, kadm end offset %d", o.Partition, o.High, ends[o.Partition])
-		}
-	}
-	const wantValue = `{"action":"click","page":"home"}`
-	found := false
-	for _, recs := range readTopic(t, b, "user_actions") {
-		for _, r := range recs {
-			found = found || (string(r.Key) == "user1" && string(r.Value) == wantValue)
-		}
-	}
-	if !found {
-		t.Fatalf("kgo did not find key user1 with value %s in user_actions", wantValue)
-	}
-
-	t.Run("consumer.js", func(t *testing.T) {
-		lines := runUntilLine(t, command{name: k.node, args: []string{"consumer.js"}, dir: dir, timeout: 60 * time.Second},
-			func(line string) bool { return strings.Contains(line, "Value: "+wantValue) })
-		joined := strings.Join(lines, "\n")
-		if !strings.Contains(joined, "收到消息") || !strings.Contains(joined, "Key: user1") {
-			t.Fatalf("consumer.js output lacks the received message:\n%s", joined)
-		}
-	})
-}
-
-// seedDir locates the seed tutorial: ../shared/seed beside the repository
-// root (SAMSA_SEED_DIR overrides). Without it the test is skipped.
-func seedDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SAMSA_SEED_DIR")
-	if dir == "" {
-		// Tests run in the package directory, compat/ under the root.
-		dir = filepath.Join("..", "..", "shared", "seed")
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatalf("locate seed: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(abs, "producer.js")); err != nil {
-		t.Skipf("seed tutorial not found at %s (set SAMSA_SEED_DIR): %v", abs, err)
-	}
-	return abs
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatalf("copy %s: %v", from, err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatalf("copy %s: %v", from, err)
-	}
-}
-
-// runUntilLine runs a command that does not end by itself (a consumer),
-// stops it once a stdout line satisfies done, and returns the lines read.
-// It fails the test if the command ends or times out first.
-func runUntilLine(t *testing.T, c command, done func(string) bool) []string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.name, c.args...)
-	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), c.env...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatalf("%s: %v", c, err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", c, err)
-	}
-	var lines []string
-	matched := false
-	scanner := bufio.NewScanner(stdout)
-	for scanner.Scan() {
-		lines = append(lines, scanner.Text())
-		if !matched && done(scanner.Text()) {
-			matched = true
-			cancel() // kills the process; the scan ends at EOF
-		}
-	}
-	waitErr := cmd.Wait()
-	if !matched {
-		t.Fatalf("%s ended before the expected line (%v)\nstdout:\n%s\nstderr:\n%s",
-			c, exitDescription(waitErr), strings.Join(lines, "\n"), tail(stderr.String()))
-	}
-	return lines
 }
 
 // kafkajsProduceSummary is what `roundtrip.js produce` prints.
