@@ -184,3 +184,29 @@ func TestWaiterWokenByAppend(t *testing.T) {
 		t.Fatal("watch below the high watermark did not wake")
 	}
 }
+
+// A full disk fails the append with a storage error (Kafka:
+// KAFKA_STORAGE_ERROR), stores nothing visible, and does not panic.
+func TestDiskFull(t *testing.T) {
+	mem := vfs.NewMem()
+	p := open(t, mem, FsyncNever)
+	defer p.Close()
+	if _, err := p.Append(batch(-1, -1, -1, "ok")); err != nil {
+		t.Fatal(err)
+	}
+	mem.SetFull(true)
+	if _, err := p.Append(batch(-1, -1, -1, "lost")); !errors.Is(err, ErrStorage) {
+		t.Fatalf("append on a full disk: err %v, want ErrStorage", err)
+	}
+	if hwm := p.HighWatermark(); hwm != 1 {
+		t.Fatalf("high watermark %d after a failed append, want 1", hwm)
+	}
+	r, err := p.Read(0, 1<<20, ReadUncommitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, _ := record.Split(r.Records)
+	if len(batches) != 1 {
+		t.Fatalf("read %d batches, want only the one stored before the disk filled", len(batches))
+	}
+}

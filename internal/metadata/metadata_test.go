@@ -1,0 +1,73 @@
+package metadata
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+)
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestCatalogueIsALogThatSurvivesRestartAndCrash(t *testing.T) {
+	mem := vfs.NewMem()
+	s, err := Open(mem, "/meta", discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := s.ClusterID()
+	a, err := s.CreateTopic("a", 3, map[string]string{"retention.ms": "1000"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateTopic("a", 1, nil, false); !errors.Is(err, ErrTopicExists) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	if _, err := s.CreateTopic("b", 1, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPartitions("a", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPartitions("a", 2); !errors.Is(err, ErrInvalidPartition) {
+		t.Fatalf("shrinking partitions: %v", err)
+	}
+	if err := s.SetConfigs("a", map[string]string{"segment.ms": "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTopic("b"); err != nil {
+		t.Fatal(err)
+	}
+	pid1, _ := s.NextProducerID()
+	pid2, _ := s.NextProducerID()
+	// Every change was synced: a crash keeps all of them.
+	crashed := mem.Crash()
+	for _, fs := range []vfs.FS{crashed, mem} {
+		s.Close()
+		s, err = Open(fs, "/meta", discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.ClusterID() != cluster {
+			t.Fatalf("cluster id changed: %s → %s", cluster, s.ClusterID())
+		}
+		got, ok := s.Topic("a")
+		if !ok || got.ID != a.ID || got.Partitions != 5 || got.Configs["segment.ms"] != "5" || len(got.Configs) != 1 {
+			t.Fatalf("topic a after reopen: %+v", got)
+		}
+		if _, ok := s.Topic("b"); ok {
+			t.Fatal("deleted topic b is back")
+		}
+		if byID, ok := s.TopicByID(a.ID); !ok || byID.Name != "a" {
+			t.Fatal("topic id lookup lost")
+		}
+		// Producer ids are never reused, even after a crash.
+		pid3, err := s.NextProducerID()
+		if err != nil || pid3 <= pid2 || pid3 == pid1 {
+			t.Fatalf("producer id %d after %d and %d", pid3, pid1, pid2)
+		}
+	}
+	s.Close()
+}
