@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+func strp(s string) *string { return &s }
+
+func TestTopicAdministration(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"log.retention.hours": "24"})
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+
+	// Invalid configs fail the topic; validate-only creates nothing.
+	resp, err := adm.CreateTopics(ctx, 1, 1, map[string]*string{"cleanup.policy": strp("bogus")}, "bad")
+	if err != nil || !errors.Is(resp["bad"].Err, kerr.InvalidConfig) {
+		t.Fatalf("invalid config: %v %v", err, resp["bad"].Err)
+	}
+	if resp, err := adm.ValidateCreateTopics(ctx, 2, 1, nil, "dry"); err != nil || resp["dry"].Err != nil {
+		t.Fatalf("validate only: %v %v", err, resp["dry"].Err)
+	}
+	if resp, err := adm.CreateTopics(ctx, 1, 3, nil, "rf3"); err != nil || !errors.Is(resp["rf3"].Err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("replication factor 3 on one broker: %v", resp["rf3"].Err)
+	}
+	if resp, err := adm.CreateTopics(ctx, 1, 1, nil, "bad/name"); err != nil || !errors.Is(resp["bad/name"].Err, kerr.InvalidTopicException) {
+		t.Fatalf("invalid name: %v", resp["bad/name"].Err)
+	}
+	createTopic(t, adm, "admin", 2, map[string]*string{"retention.ms": strp("3600000")})
+	if resp, _ := adm.CreateTopics(ctx, 1, 1, nil, "admin"); !errors.Is(resp["admin"].Err, kerr.TopicAlreadyExists) {
+		t.Fatalf("duplicate create: %v", resp["admin"].Err)
+	}
+	topics, err := adm.ListTopics(ctx)
+	if err != nil || !topics.Has("admin") || topics.Has("dry") {
+		t.Fatalf("list topics: %v %v", err, topics.Names())
+	}
+
+	// DescribeConfigs: every config, its source and synonyms.
+	rcs, err := adm.DescribeTopicConfigs(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On("admin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]kadm.Config{}
+	for _, c := range rc.Configs {
+		byName[c.Key] = c
+	}
+	if len(byName) < 25 {
+		t.Fatalf("only %d topic configs described", len(byName))
+	}
+	if c := byName["retention.ms"]; c.MaybeValue() != "3600000" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("retention.ms = %q from %v", c.MaybeValue(), c.Source)
+	}
+	if c := byName["segment.bytes"]; c.MaybeValue() != "1073741824" || c.Source != kmsg.ConfigSourceDefaultConfig {
+		t.Fatalf("segment.bytes = %q from %v", c.MaybeValue(), c.Source)
+	}
+
+	// Incremental alter: set, then delete back to the broker's value
+	// (log.retention.hours=24 → 86400000).
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: strp("2048")}}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "retention.ms"}}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	rcs, _ = adm.DescribeTopicConfigs(ctx, "admin")
+	rc, _ = rcs.On("admin", nil)
+	for _, c := range rc.Configs {
+		switch c.Key {
+		case "max.message.bytes":
+			if c.MaybeValue() != "2048" {
+				t.Fatalf("max.message.bytes = %q", c.MaybeValue())
+			}
+		case "retention.ms":
+			if c.MaybeValue() != "86400000" || c.Source != kmsg.ConfigSourceStaticBrokerConfig {
+				t.Fatalf("retention.ms after delete = %q from %v", c.MaybeValue(), c.Source)
+			}
+		}
+	}
+	// The new max.message.bytes is enforced at once.
+	cl := b.Client(kgo.DefaultProduceTopic("admin"), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: make([]byte, 4096)}).FirstErr(); !errors.Is(err, kerr.MessageTooLarge) {
+		t.Fatalf("record over max.message.bytes: %v", err)
+	}
+	if resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "no.such.config", Value: strp("1")}}, "admin"); err == nil && resp[0].Err == nil {
+		t.Fatal("unknown config accepted")
+	}
+
+	// CreatePartitions grows, never shrinks.
+	if r, err := adm.CreatePartitions(ctx, 2, "admin"); err != nil || r["admin"].Err != nil {
+		t.Fatalf("add partitions: %v %v", err, r["admin"].Err)
+	}
+	if r, _ := adm.UpdatePartitions(ctx, 2, "admin"); !errors.Is(r["admin"].Err, kerr.InvalidPartitions) {
+		t.Fatalf("shrink: %v", r["admin"].Err)
+	}
+	td, err := adm.ListTopics(ctx, "admin")
+	if err != nil || len(td["admin"].Partitions) != 4 {
+		t.Fatalf("partitions after growth: %v %d", err, len(td["admin"].Partitions))
+	}
+
+	// DeleteTopics, then the name is free again.
+	if r, err := adm.DeleteTopics(ctx, "admin"); err != nil || r["admin"].Err != nil {
+		t.Fatalf("delete: %v %v", err, r["admin"].Err)
+	}
+	if r, _ := adm.DeleteTopics(ctx, "admin"); !errors.Is(r["admin"].Err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("delete again: %v", r["admin"].Err)
+	}
+	createTopic(t, adm, "admin", 1, nil)
+}
+
+func TestOffsetsTimestampsAndDeleteRecords(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	createTopic(t, adm, "ts", 1, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	cl := b.Client(kgo.DefaultProduceTopic("ts"))
+	base := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+	for i := 0; i < 10; i++ {
+		r := &kgo.Record{Value: []byte{byte(i)}, Timestamp: base.Add(time.Duration(i) * time.Minute)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed, err := adm.ListOffsetsAfterMilli(ctx, base.Add(5*time.Minute).UnixMilli(), "ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := listed.Lookup("ts", 0); o.Offset != 5 || o.Timestamp != base.Add(5*time.Minute).UnixMilli() {
+		t.Fatalf("offset for timestamp: %+v", o)
+	}
+	listed, _ = adm.ListOffsetsAfterMilli(ctx, base.Add(time.Hour).UnixMilli(), "ts")
+	if o, _ := listed.Lookup("ts", 0); o.Offset != 10 && o.Offset != -1 {
+		t.Fatalf("timestamp after the last record: %+v", o)
+	}
+	ends, _ := adm.ListEndOffsets(ctx, "ts")
+	if o, _ := ends.Lookup("ts", 0); o.Offset != 10 {
+		t.Fatalf("end offset %d", o.Offset)
+	}
+
+	// DeleteRecords raises the log start offset; reads below it are out of
+	// range, and it survives a restart.
+	toDelete := kadm.Offsets{}
+	toDelete.Add(kadm.Offset{Topic: "ts", Partition: 0, At: 4})
+	if r, err := adm.DeleteRecords(ctx, toDelete); err != nil || r.Error() != nil {
+		t.Fatalf("delete records: %v %v", err, r.Error())
+	}
+	b.Restart()
+	adm = b.Admin()
+	starts, err := adm.ListStartOffsets(ctx, "ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := starts.Lookup("ts", 0); o.Offset != 4 {
+		t.Fatalf("start offset after DeleteRecords and restart: %d", o.Offset)
+	}
+
+	// OffsetForLeaderEpoch, DescribeLogDirs, DescribeCluster.
+	epochs, err := adm.OffsetForLeaderEpoch(ctx, kadm.OffsetForLeaderEpochRequest{"ts": {0: 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := epochs["ts"][0]; e.Err != nil || e.EndOffset != 10 {
+		t.Fatalf("offset for leader epoch: %+v", e)
+	}
+	dirs, err := adm.DescribeAllLogDirs(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ds := range dirs {
+		if ds.Error() != nil {
+			t.Fatal(ds.Error())
+		}
+		if p, ok := ds.LookupPartition("ts", 0); ok && p.Size > 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("log dirs do not list ts")
+	}
+	meta, err := adm.BrokerMetadata(ctx)
+	if err != nil || len(meta.Brokers) != 1 || meta.Cluster == "" || meta.Controller != meta.Brokers[0].NodeID {
+		t.Fatalf("cluster metadata: %v %+v", err, meta)
+	}
+}
