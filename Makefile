@@ -23,6 +23,7 @@ race:
 
 full:
 	SAMSA_COMPAT_REQUIRED=$${SAMSA_COMPAT_REQUIRED:-1} $(GO) test -count=1 -timeout 20m ./e2e/... ./compat/...
+	cd compat/goclients && $(GO) test -count=1 -timeout 10m ./...
 
 # Each fuzz target for FUZZTIME (default 2m).
 FUZZTIME ?= 2m
