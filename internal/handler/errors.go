@@ -34,6 +34,8 @@ func errorCode(err error) int16 {
 		// The partition is going away (shutdown or deletion): a retriable
 		// error makes the client refresh metadata and try again.
 		return kerr.NotLeaderForPartition.Code
+	case errors.Is(err, partition.ErrTransactionalBatch):
+		return kerr.InvalidTxnState.Code
 	case errors.Is(err, partition.ErrStorage):
 		return kerr.KafkaStorageError.Code
 	case errors.Is(err, topics.ErrInvalidTopicName):

@@ -34,6 +34,10 @@ var (
 	ErrOffsetOutOfRange   = storage.ErrOffsetOutOfRange
 	ErrClosed             = errors.New("partition is closed")
 	ErrStorage            = errors.New("storage error")
+	// ErrTransactionalBatch refuses transactional batches until the
+	// transaction coordinator exists: without commit markers an open
+	// transaction would hold the last stable offset back forever.
+	ErrTransactionalBatch = errors.New("transactional batches are not supported yet")
 )
 
 // FsyncPolicy says when appended data is made durable.
@@ -194,6 +198,9 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		}
 		if h.IsControl() {
 			return AppendResult{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+		}
+		if h.IsTransactional() {
+			return AppendResult{}, ErrTransactionalBatch
 		}
 		headers[i] = h
 	}

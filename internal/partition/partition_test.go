@@ -94,6 +94,8 @@ func TestAppendRejectsBadBatches(t *testing.T) {
 		{"empty", nil, ErrCorruptBatch},
 		{"magic 1", old, ErrUnsupportedFormat},
 		{"too large", big, ErrBatchTooLarge},
+		{"transactional", record.Build(record.BatchSpec{ProducerID: 1, ProducerEpoch: 0, BaseSequence: 0, Transactional: true,
+			Records: []record.RecordSpec{{Value: []byte("t")}}}), ErrTransactionalBatch},
 	} {
 		if _, err := p.Append(tc.b); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
