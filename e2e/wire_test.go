@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -361,5 +362,63 @@ func TestFetchEmptyPartitionHasEmptyRecords(t *testing.T) {
 		if p.RecordBatches == nil {
 			t.Fatalf("partition %d: null record set", p.Partition)
 		}
+	}
+}
+
+// Review findings: internal topics are the broker's own, requests outside
+// the protocol's value ranges get Kafka's answers, and limits in a fetch
+// request cannot make the broker allocate what it does not have.
+func TestProtectedTopicsAndLimits(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "lim", 1, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	rc := dial(t, b.Addr)
+
+	if res := produceResult(t, rc.roundTrip(produceRequest("__consumer_offsets", idempotentBatch(-1, -1, "forged")))); res.ErrorCode != kerr.InvalidTopicException.Code {
+		t.Fatalf("produce to __consumer_offsets: code %d, want INVALID_TOPIC_EXCEPTION", res.ErrorCode)
+	}
+	if r, _ := adm.DeleteTopics(ctx, "__consumer_offsets"); r["__consumer_offsets"].Err == nil {
+		t.Fatal("__consumer_offsets was deleted")
+	}
+	if r, _ := adm.CreateTopics(ctx, 1, 1, nil, "__cluster_metadata"); !errors.Is(r["__cluster_metadata"].Err, kerr.InvalidTopicException) {
+		t.Fatalf("reserved name: %v", r["__cluster_metadata"].Err)
+	}
+	bad := produceRequest("lim", idempotentBatch(-1, -1, "x"))
+	bad.Acks = 2
+	if res := produceResult(t, rc.roundTrip(bad)); res.ErrorCode != kerr.InvalidRequiredAcks.Code {
+		t.Fatalf("acks=2: code %d, want INVALID_REQUIRED_ACKS", res.ErrorCode)
+	}
+	two := append(idempotentBatch(-1, -1, "a"), idempotentBatch(-1, -1, "b")...)
+	if res := produceResult(t, rc.roundTrip(produceRequest("lim", two))); res.ErrorCode != kerr.InvalidRecord.Code {
+		t.Fatalf("two batches for one partition: code %d, want INVALID_RECORD", res.ErrorCode)
+	}
+	if end := endOffset(t, rc, "lim"); end != 0 {
+		t.Fatalf("rejected produces stored data: end offset %d", end)
+	}
+
+	// A fetch asking for 2 GiB per partition is served without the broker
+	// allocating anything like it.
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.SetVersion(11)
+	fetch.ReplicaID = -1
+	fetch.MaxBytes = 1<<31 - 1
+	fetch.SessionEpoch = -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "lim"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes, fp.CurrentLeaderEpoch = 1<<31-1, -1
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 20; i++ {
+		if resp := rc.roundTrip(fetch).(*kmsg.FetchResponse); resp.Topics[0].Partitions[0].ErrorCode != 0 {
+			t.Fatalf("fetch: code %d", resp.Topics[0].Partitions[0].ErrorCode)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 256<<20 {
+		t.Fatalf("20 fetches of an empty partition allocated %d MiB", grown>>20)
 	}
 }

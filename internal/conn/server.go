@@ -151,7 +151,10 @@ type Server struct {
 // NewServer returns a server that hands requests to d.
 func NewServer(cfg Config, d Dispatcher) *Server {
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 64
+		// Clients keep at most 5 produce requests in flight; a little more
+		// lets metadata and heartbeats queue behind them. Each queued
+		// request may hold a frame of up to MaxRequestBytes.
+		cfg.MaxInFlight = 16
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 100 << 20
@@ -205,7 +208,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			c.Close()
 			return nil
 		}
-		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer s.untrack(c)
@@ -227,6 +229,9 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
+	// Added under s.mu, so Shutdown's Wait (after it sets closed under the
+	// same lock) always counts this connection.
+	s.wg.Add(1)
 	return true
 }
 
@@ -305,6 +310,10 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 	for !s.isClosed() {
 		if s.cfg.IdleTimeout > 0 {
 			_ = c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+			if s.isClosed() {
+				// Shutdown may have set its deadline just before ours.
+				return
+			}
 		}
 		size, err := protocol.ReadFrameSize(br, s.cfg.MaxRequestBytes)
 		if err != nil {
@@ -372,6 +381,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 	}()
 	flush := func() bool {
 		if len(buf) > 0 {
+			s.setWriteDeadline(c)
 			if _, err := c.Write(buf); err != nil {
 				if !isClosedOrTimeout(err) {
 					log.Debug("write failed", "err", err)
@@ -427,6 +437,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				out := s.bufs.get(big.SizeHint() + 4<<10)
 				*out = protocol.AppendResponse((*out)[:0], p.corr, resp)
 				releaseResponse(resp)
+				s.setWriteDeadline(c)
 				_, err := c.Write(*out)
 				s.bufs.put(out)
 				if err != nil {
@@ -446,6 +457,15 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			c.Close()
 			return
 		}
+	}
+}
+
+// setWriteDeadline bounds a write: a client that stops reading its
+// responses is disconnected after the idle timeout instead of pinning the
+// connection's goroutines and buffers forever.
+func (s *Server) setWriteDeadline(c net.Conn) {
+	if s.cfg.IdleTimeout > 0 {
+		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	}
 }
 

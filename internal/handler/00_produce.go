@@ -44,6 +44,10 @@ type produceWait struct {
 func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.ProduceRequest)
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
+	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
+		return respond(produceError(resp, r, kerr.InvalidRequiredAcks.Code))
+	}
+	failed := false
 	var waits []produceWait
 	for _, rt := range r.Topics {
 		topic := kmsg.NewProduceResponseTopic()
@@ -59,6 +63,13 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
 			if !ok {
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				failed = true
+				continue
+			}
+			if t, _ := h.catalog.Metadata().Topic(rt.Topic); t.Internal {
+				// Only the broker writes its internal topics.
+				pr.ErrorCode = kerr.InvalidTopicException.Code
+				failed = true
 				continue
 			}
 			if r.Version < 3 {
@@ -67,6 +78,7 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 			}
 			res, err := p.Append(rp.Records)
 			if err != nil {
+				failed = true
 				pr.ErrorCode = errorCode(err)
 				if r.Version >= 8 {
 					pr.ErrorMessage = errorMessage(err)
@@ -88,6 +100,11 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 	// waits point into each topic's Partitions array, which resp.Topics
 	// shares, so filling them in later updates resp.
 	if r.Acks == 0 {
+		if failed {
+			// Kafka closes the connection: with no response, that is the
+			// only way a producer learns it must refresh its metadata.
+			return conn.Reply{Close: true}
+		}
 		// No response, but the data must still become visible.
 		if len(waits) == 0 {
 			return conn.Reply{}
@@ -130,4 +147,20 @@ func (h *Handler) waitProduced(ctx context.Context, waits []produceWait, timeout
 			w.resp.BaseOffset = -1
 		}
 	}
+}
+
+// produceError answers every partition of r with code.
+func produceError(resp *kmsg.ProduceResponse, r *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
+	for _, rt := range r.Topics {
+		topic := kmsg.NewProduceResponseTopic()
+		topic.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			pr := kmsg.NewProduceResponseTopicPartition()
+			pr.Partition, pr.ErrorCode = rp.Partition, code
+			pr.BaseOffset, pr.LogAppendTime, pr.LogStartOffset = -1, -1, -1
+			topic.Partitions = append(topic.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, topic)
+	}
+	return resp
 }

@@ -112,6 +112,11 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 	if r.Version < 3 || maxBytes <= 0 {
 		maxBytes = 1 << 30
 	}
+	// The broker's fetch.max.bytes caps what one response may carry
+	// (KIP-541), whatever the client asks for.
+	if brokerMax := int(h.opts.Broker.FetchMaxBytes()); brokerMax > 0 && maxBytes > brokerMax {
+		maxBytes = brokerMax
+	}
 	total := 0
 	hasError := false
 	var topic *kmsg.FetchResponseTopic
@@ -150,7 +155,10 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 			// Read into a pooled buffer big enough for the partition's
 			// share plus the index lookahead; it is returned to the pool
 			// once the response is written.
-			buf := h.readBufs.get(max(limit, 1) + readLookahead)
+			// The buffer is sized by the request only up to a cap: storage
+			// allocates for what it actually finds beyond that, so a
+			// client's huge limits cannot make the broker allocate.
+			buf := h.readBufs.get(min(max(limit, 1), maxPooledRead) + readLookahead)
 			res, err = t.part.ReadInto(*buf, t.req.FetchOffset, max(limit, 1), iso)
 			if len(res.Records) > 0 {
 				*scratch = append(*scratch, buf) // the records may alias it
@@ -196,6 +204,9 @@ func checkLeaderEpoch(p *partition.Partition, epoch int32) int16 {
 // readLookahead covers the bytes a read may need before the first batch
 // (the sparse index interval) plus a batch header.
 const readLookahead = 8 << 10
+
+// maxPooledRead caps the pooled read buffer taken per partition.
+const maxPooledRead = 1 << 20
 
 // pooledFetch is a fetch response whose record data lives in pooled read
 // buffers. It tells the connection writer its size, so it is encoded once

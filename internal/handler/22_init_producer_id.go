@@ -5,8 +5,9 @@ package handler
 // Behavior:
 // * Without a transactional id: a fresh producer id (unique across restarts,
 //   allocated in blocks through the metadata log) with epoch 0
-// * v3+ with an existing producer id and epoch (KIP-360): the same id with
-//   the epoch bumped, so an idempotent producer can reset its sequences
+// * Without a transactional id a fresh id is allocated even when the request
+//   names one (v3+), as Kafka does: naming another producer's id must not
+//   fence it
 // * With a transactional id: the id's producer id is kept and its epoch
 //   bumped, fencing older instances (transactions themselves are not yet
 //   supported: see docs/UNSUPPORTED.md)
@@ -45,10 +46,6 @@ func (h *Handler) handleInitProducerID(_ context.Context, req *conn.Request) con
 		}
 		h.txnIDs[*r.TransactionalID] = cur
 		resp.ProducerID, resp.ProducerEpoch = cur.id, cur.epoch
-		return respond(resp)
-	}
-	if r.Version >= 3 && r.ProducerID >= 0 && r.ProducerEpoch >= 0 && r.ProducerEpoch < math.MaxInt16-1 {
-		resp.ProducerID, resp.ProducerEpoch = r.ProducerID, r.ProducerEpoch+1
 		return respond(resp)
 	}
 	id, err := h.opts.ProducerIDs.NextProducerID()

@@ -46,6 +46,8 @@ func errorCode(err error) int16 {
 		return kerr.InvalidPartitions.Code
 	case errors.Is(err, topics.ErrTopicExists):
 		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, topics.ErrInternalTopic):
+		return kerr.InvalidRequest.Code
 	case errors.Is(err, topics.ErrUnknownTopic):
 		return kerr.UnknownTopicOrPartition.Code
 	case errors.Is(err, context.DeadlineExceeded):

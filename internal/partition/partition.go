@@ -91,6 +91,9 @@ type Partition struct {
 
 	epoch         atomic.Int32
 	highWatermark atomic.Int64
+	// firstUnstable is the first offset of the oldest open transaction, or
+	// -1; written under appendMu, read without it.
+	firstUnstable atomic.Int64
 	// hwmMu orders high watermark advances with waiter registration.
 	hwmMu   sync.Mutex
 	waiters map[*Waiter]struct{} // guarded by hwmMu
@@ -140,12 +143,12 @@ func (p *Partition) LeaderEpoch() int32 { return p.epoch.Load() }
 func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 
 // LastStableOffset returns the offset below which no transaction is open.
-func (p *Partition) LastStableOffset() int64 {
-	hwm := p.HighWatermark()
-	p.appendMu.Lock()
-	first := p.producers.FirstUnstableOffset()
-	p.appendMu.Unlock()
-	if first >= 0 && first < hwm {
+func (p *Partition) LastStableOffset() int64 { return p.lastStable(p.HighWatermark()) }
+
+// lastStable is LastStableOffset for a high watermark already read, so one
+// response never carries a last stable offset above its high watermark.
+func (p *Partition) lastStable(hwm int64) int64 {
+	if first := p.firstUnstable.Load(); first >= 0 && first < hwm {
 		return first
 	}
 	return hwm
@@ -183,6 +186,11 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 	}
 	if len(batches) == 0 {
 		return AppendResult{}, fmt.Errorf("%w: no record batch", ErrCorruptBatch)
+	}
+	if len(batches) > 1 {
+		// As Kafka: one v2 batch per partition per request, so an append
+		// is all or nothing.
+		return AppendResult{}, fmt.Errorf("%w: %d record batches for one partition; one is allowed", ErrInvalidRecord, len(batches))
 	}
 	headers := make([]record.Header, len(batches))
 	for i, b := range batches {
@@ -235,6 +243,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 			return AppendResult{}, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
 		p.producers.Update(h, base)
+		p.firstUnstable.Store(p.producers.FirstUnstableOffset())
 		if res.BaseOffset < 0 {
 			res.BaseOffset = base
 		}
@@ -264,6 +273,7 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 		return 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 	}
 	p.producers.Update(h, base)
+	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
 	if p.cfg.Load().Fsync != FsyncAlways {
 		p.advanceHighWatermark(p.log.EndOffset())
 	}
@@ -337,9 +347,10 @@ func (p *Partition) ReadInto(scratch []byte, offset int64, maxBytes int, iso Iso
 	if p.closed.Load() {
 		return ReadResult{}, ErrClosed
 	}
+	hwm := p.HighWatermark()
 	res := ReadResult{
-		HighWatermark:    p.HighWatermark(),
-		LastStableOffset: p.LastStableOffset(),
+		HighWatermark:    hwm,
+		LastStableOffset: p.lastStable(hwm),
 		LogStartOffset:   p.log.StartOffset(),
 	}
 	limit := res.HighWatermark
@@ -389,8 +400,11 @@ func (p *Partition) EndOffsetForEpoch(epoch int32) (int32, int64) {
 // means the high watermark.
 func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 	hwm := p.HighWatermark()
-	if offset < 0 {
+	switch {
+	case offset == -1:
 		offset = hwm
+	case offset < 0:
+		return 0, ErrOffsetOutOfRange
 	}
 	if offset > hwm {
 		return 0, ErrOffsetOutOfRange

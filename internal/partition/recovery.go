@@ -49,6 +49,7 @@ func (p *Partition) recoverProducers() error {
 	if err != nil {
 		return fmt.Errorf("rebuild producer state of %s-%d: %w", p.Topic, p.Index, err)
 	}
+	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
 	// Old snapshots are no longer needed once state is rebuilt.
 	for _, off := range snaps {
 		_ = p.fs.Remove(p.snapshotPath(off))

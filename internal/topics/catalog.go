@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -27,7 +28,12 @@ var (
 	ErrInvalidPartitions = metadata.ErrInvalidPartition
 	ErrTopicExists       = metadata.ErrTopicExists
 	ErrUnknownTopic      = metadata.ErrUnknownTopic
+	// ErrInternalTopic refuses client changes to the broker's own topics.
+	ErrInternalTopic = errors.New("operation not allowed on an internal topic")
 )
+
+// MetadataDir is the metadata log's directory inside the data directory.
+const MetadataDir = "metadata"
 
 // Options configures a Catalog.
 type Options struct {
@@ -50,7 +56,9 @@ type Catalog struct {
 // Open opens the metadata log in the data directory and every partition it
 // lists.
 func Open(opts Options) (*Catalog, error) {
-	meta, err := metadata.Open(opts.FS, filepath.Join(opts.DataDir, "__cluster_metadata-0"), opts.Logger)
+	// The metadata log's directory has no "-<partition>" suffix, so no
+	// topic's partition directory can ever be the same path.
+	meta, err := metadata.Open(opts.FS, filepath.Join(opts.DataDir, MetadataDir), opts.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -96,13 +104,19 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 	b := c.opts.Broker
 	get := func(name string) int64 { return b.TopicInt64(overrides, name) }
 	val := func(name string) string { return b.TopicString(overrides, name) }
+	retentionMs, retentionBytes := get("retention.ms"), get("retention.bytes")
+	if !slices.Contains(b.TopicList(overrides, "cleanup.policy"), "delete") {
+		// A compacted-only topic keeps every segment: retention by time or
+		// size applies only to the delete policy.
+		retentionMs, retentionBytes = -1, -1
+	}
 	return partition.Config{
 		Storage: storage.Options{
 			SegmentBytes:       get("segment.bytes"),
 			SegmentMs:          get("segment.ms"),
 			IndexIntervalBytes: int(get("index.interval.bytes")),
-			RetentionBytes:     get("retention.bytes"),
-			RetentionMs:        get("retention.ms"),
+			RetentionBytes:     retentionBytes,
+			RetentionMs:        retentionMs,
 		},
 		MaxMessageBytes: int(get("max.message.bytes")),
 		LogAppendTime:   val("message.timestamp.type") == "LogAppendTime",
@@ -114,6 +128,9 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 func ValidateTopicName(name string) error {
 	if name == "" || name == "." || name == ".." || len(name) > 249 {
 		return fmt.Errorf("%w: %q", ErrInvalidTopicName, name)
+	}
+	if name == "__cluster_metadata" || name == "__transaction_state" {
+		return fmt.Errorf("%w: %q is reserved for the broker", ErrInvalidTopicName, name)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
@@ -168,13 +185,17 @@ func (c *Catalog) CreateTopic(name string, partitions int32, configs map[string]
 	return t, nil
 }
 
-// DeleteTopic deletes a topic and its data.
+// DeleteTopic deletes a topic and its data. Internal topics cannot be
+// deleted.
 func (c *Catalog) DeleteTopic(name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.meta.Topic(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if t.Internal {
+		return fmt.Errorf("%w: %s is an internal topic", ErrInternalTopic, name)
 	}
 	if err := c.meta.DeleteTopic(name); err != nil {
 		return err
@@ -198,6 +219,9 @@ func (c *Catalog) CreatePartitions(name string, count int32, validateOnly bool) 
 	t, ok := c.meta.Topic(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	if t.Internal {
+		return fmt.Errorf("%w: %s is an internal topic", ErrInternalTopic, name)
 	}
 	if count <= t.Partitions {
 		return fmt.Errorf("%w: topic %s already has %d partitions; the count can only grow", ErrInvalidPartitions, name, t.Partitions)
