@@ -164,6 +164,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	for i, ln := range b.listeners {
 		srv := conn.NewServer(conn.Config{
 			MaxRequestBytes: b.cfg.SocketRequestMaxBytes(),
+			MaxQueuedBytes:  b.cfg.QueuedMaxRequestBytes(),
 			IdleTimeout:     b.cfg.ConnectionsMaxIdle(),
 			Listener:        b.endpoints[i].Listener,
 			Logger:          b.log.With("component", "conn"),

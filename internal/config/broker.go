@@ -350,6 +350,13 @@ func (b *Broker) DeleteTopicEnable() bool { return b.bool("delete.topic.enable")
 // SocketRequestMaxBytes is the largest request frame the broker reads.
 func (b *Broker) SocketRequestMaxBytes() int32 { return b.int32("socket.request.max.bytes") }
 
+// QueuedMaxRequestBytes bounds request bytes read but not yet answered;
+// 0 or less means the server's default.
+func (b *Broker) QueuedMaxRequestBytes() int64 {
+	n, _ := strconv.ParseInt(b.stringValue("queued.max.request.bytes"), 10, 64)
+	return n
+}
+
 // FetchMaxBytes caps the size of one Fetch response.
 func (b *Broker) FetchMaxBytes() int32 { return b.int32("fetch.max.bytes") }
 

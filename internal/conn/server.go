@@ -74,6 +74,9 @@ type Dispatcher interface {
 type Config struct {
 	MaxRequestBytes int32 // socket.request.max.bytes
 	MaxInFlight     int   // requests read ahead of the writer per connection
+	// MaxQueuedBytes bounds the request bytes read but not yet answered
+	// across all connections (queued.max.request.bytes); 0 means 512 MiB.
+	MaxQueuedBytes int64
 	IdleTimeout     time.Duration
 	TLS             *tls.Config // nil for PLAINTEXT
 	Listener        string      // listener name, for logs and security decisions
@@ -135,6 +138,7 @@ type Server struct {
 	log  *slog.Logger
 
 	bufs *bufferPools
+	mem  *requestMemory
 	// draining is cancelled by Shutdown: waiting requests (long polls,
 	// group joins) answer with what they have instead of running out their
 	// timers.
@@ -162,8 +166,12 @@ func NewServer(cfg Config, d Dispatcher) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxQueuedBytes <= 0 {
+		cfg.MaxQueuedBytes = 512 << 20
+	}
 	draining, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, disp: d, log: cfg.Logger, conns: map[net.Conn]struct{}{}, bufs: new(bufferPools),
+		mem: newRequestMemory(cfg.MaxQueuedBytes),
 		draining: draining, stopDraining: stop}
 }
 
@@ -322,9 +330,12 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			}
 			return
 		}
+		if !s.mem.acquire(ctx, int64(size)) {
+			return
+		}
 		frame := s.bufs.get(int(size))
 		if _, err := io.ReadFull(br, *frame); err != nil {
-			s.bufs.put(frame)
+			s.releaseFrame(frame)
 			if !isClosedOrTimeout(err) {
 				log.Warn("closing connection: short frame", "err", err)
 			}
@@ -332,7 +343,7 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 		}
 		p, ok := s.decodeAndDispatch(ctx, sess, frame, log)
 		if !ok {
-			s.bufs.put(frame)
+			s.releaseFrame(frame)
 			return
 		}
 		// Once dispatched, a request is always handed to the writer (its
@@ -341,7 +352,7 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 		select {
 		case queue <- p:
 		case <-writerDone:
-			s.bufs.put(frame)
+			s.releaseFrame(frame)
 			return
 		}
 		if p.reply.Close {
@@ -369,14 +380,22 @@ func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]
 func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending, log *slog.Logger) {
 	var buf []byte
 	var release []*[]byte
+	var current *[]byte // the frame of the request being answered
 	closeAfter := false
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("panic while handling request; closing connection", "panic", r, "stack", string(debug.Stack()))
 			c.Close()
 		}
-		for p := range queue { // drain so the reader never blocks forever
-			s.bufs.put(p.frame)
+		// Closing the connection unblocks the reader, which then closes the
+		// queue; drain it so no frame (or its memory reservation) leaks.
+		c.Close()
+		for _, f := range release {
+			s.releaseFrame(f)
+		}
+		s.releaseFrame(current)
+		for p := range queue {
+			s.releaseFrame(p.frame)
 		}
 	}()
 	flush := func() bool {
@@ -390,7 +409,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			}
 		}
 		for _, f := range release {
-			s.bufs.put(f)
+			s.releaseFrame(f)
 		}
 		release = release[:0]
 		if cap(buf) > 4<<20 {
@@ -419,6 +438,9 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			flush()
 			return
 		}
+		// The request may alias its frame until its response is encoded;
+		// current lets the deferred cleanup release it if we fail first.
+		current = p.frame
 		resp := p.reply.Response
 		if p.reply.Await != nil {
 			if len(buf) > 0 && !flush() {
@@ -448,7 +470,9 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				releaseResponse(resp)
 			}
 		}
-		release = append(release, p.frame)
+		// The response is encoded: the request's frame is no longer read.
+		release = append(release, current)
+		current = nil
 		if p.reply.Close {
 			closeAfter = true
 		}
@@ -458,6 +482,15 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			return
 		}
 	}
+}
+
+// releaseFrame returns a request frame's buffer and its memory reservation.
+func (s *Server) releaseFrame(frame *[]byte) {
+	if frame == nil {
+		return
+	}
+	s.mem.release(int64(len(*frame)))
+	s.bufs.put(frame)
 }
 
 // setWriteDeadline bounds a write: a client that stops reading its
