@@ -77,11 +77,11 @@ type Config struct {
 	// MaxQueuedBytes bounds the request bytes read but not yet answered
 	// across all connections (queued.max.request.bytes); 0 means 512 MiB.
 	MaxQueuedBytes int64
-	IdleTimeout     time.Duration
-	TLS             *tls.Config // nil for PLAINTEXT
-	Listener        string      // listener name, for logs and security decisions
-	SASL            bool        // the listener requires SASL authentication
-	Logger          *slog.Logger
+	IdleTimeout    time.Duration
+	TLS            *tls.Config // nil for PLAINTEXT
+	Listener       string      // listener name, for logs and security decisions
+	SASL           bool        // the listener requires SASL authentication
+	Logger         *slog.Logger
 }
 
 // Session is per-connection state visible to handlers (authentication).
@@ -171,7 +171,7 @@ func NewServer(cfg Config, d Dispatcher) *Server {
 	}
 	draining, stop := context.WithCancel(context.Background())
 	return &Server{cfg: cfg, disp: d, log: cfg.Logger, conns: map[net.Conn]struct{}{}, bufs: new(bufferPools),
-		mem: newRequestMemory(cfg.MaxQueuedBytes),
+		mem:      newRequestMemory(cfg.MaxQueuedBytes),
 		draining: draining, stopDraining: stop}
 }
 
