@@ -66,7 +66,7 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 				failed = true
 				continue
 			}
-			if t, _ := h.catalog.Metadata().Topic(rt.Topic); t.Internal {
+			if p.Internal {
 				// Only the broker writes its internal topics.
 				pr.ErrorCode = kerr.InvalidTopicException.Code
 				failed = true

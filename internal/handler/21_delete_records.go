@@ -30,7 +30,7 @@ func (h *Handler) handleDeleteRecords(_ context.Context, req *conn.Request) conn
 			pr.Partition = rp.Partition
 			pr.LowWatermark = -1
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
-			if t, _ := h.catalog.Metadata().Topic(rt.Topic); t.Internal {
+			if ok && p.Internal {
 				pr.ErrorCode = kerr.InvalidRequest.Code
 			} else if !ok {
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code

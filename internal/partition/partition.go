@@ -78,6 +78,9 @@ type Config struct {
 type Partition struct {
 	Topic string
 	Index int32
+	// Internal marks the broker's own topics (__consumer_offsets): clients
+	// may read them but only the broker appends.
+	Internal bool
 
 	logger *slog.Logger
 	fs     vfs.FS

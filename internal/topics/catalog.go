@@ -94,6 +94,7 @@ func (c *Catalog) openPartitions(t metadata.Topic, from int32) error {
 		if err != nil {
 			return fmt.Errorf("open partition %s-%d: %w", t.Name, i, err)
 		}
+		p.Internal = t.Internal
 		c.parts.Add(p)
 	}
 	return nil
