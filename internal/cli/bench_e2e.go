@@ -88,11 +88,7 @@ func runBenchE2E(cmd *cobra.Command, cfg *clientConfig, opts *benchE2EOptions) e
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, cl := range producers {
-			cl.Close()
-		}
-	}()
+	defer closeClients(producers)
 	pingCtx, cancel := cfg.deadline(ctx)
 	err = consumer.Ping(pingCtx)
 	cancel()

@@ -139,11 +139,7 @@ func benchDeliveryTimeout(cfg *clientConfig) time.Duration {
 // answers.
 func newBenchProducers(ctx context.Context, cfg *clientConfig, opts *benchProducerOptions) ([]*kgo.Client, error) {
 	clients := make([]*kgo.Client, 0, opts.producers)
-	closeAll := func() {
-		for _, cl := range clients {
-			cl.Close()
-		}
-	}
+	closeAll := func() { closeClients(clients) }
 	for range opts.producers {
 		cl, err := cfg.newClient(opts.clientOptions(benchDeliveryTimeout(cfg))...)
 		if err != nil {
@@ -161,6 +157,35 @@ func newBenchProducers(ctx context.Context, cfg *clientConfig, opts *benchProduc
 		}
 	}
 	return clients, nil
+}
+
+// closeClients closes every client of a bench run.
+func closeClients(clients []*kgo.Client) {
+	for _, cl := range clients {
+		cl.Close()
+	}
+}
+
+// openBenchProducers makes sure the bench topic exists, then builds the
+// producer clients; close them with closeClients.
+func openBenchProducers(cmd *cobra.Command, cfg *clientConfig, opts *benchProducerOptions) ([]*kgo.Client, error) {
+	ctx := cmd.Context()
+	if err := ensureBenchTopic(ctx, cfg, opts.topic, opts.partitions, cmd.ErrOrStderr()); err != nil {
+		return nil, err
+	}
+	return newBenchProducers(ctx, cfg, opts)
+}
+
+// runOnEachClient runs send on every client at once and returns how long
+// it took until all of them returned.
+func runOnEachClient(clients []*kgo.Client, send func(i int, cl *kgo.Client)) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		wg.Go(func() { send(i, cl) })
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // benchProduceOptions are the flags of `samsa bench produce`.
@@ -194,18 +219,11 @@ func newBenchProduceCommand(cfg *clientConfig) *cobra.Command {
 // and measures, per record, the time from Produce to its acknowledgement.
 func runBenchProduce(cmd *cobra.Command, cfg *clientConfig, opts *benchProduceOptions) error {
 	ctx := cmd.Context()
-	if err := ensureBenchTopic(ctx, cfg, opts.topic, opts.partitions, cmd.ErrOrStderr()); err != nil {
-		return err
-	}
-	clients, err := newBenchProducers(ctx, cfg, &opts.benchProducerOptions)
+	clients, err := openBenchProducers(cmd, cfg, &opts.benchProducerOptions)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, cl := range clients {
-			cl.Close()
-		}
-	}()
+	defer closeClients(clients)
 
 	meter := &benchMeter{}
 	progress := startBenchProgress(cmd.ErrOrStderr(), "produce", meter)
@@ -218,20 +236,14 @@ func runBenchProduce(cmd *cobra.Command, cfg *clientConfig, opts *benchProduceOp
 		meter.observe(time.Since(r.Timestamp), 1, int64(len(r.Key)+len(r.Value)))
 	}
 
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i, cl := range clients {
+	elapsed := runOnEachClient(clients, func(i int, cl *kgo.Client) {
 		share := opts.records / int64(len(clients))
 		if int64(i) < opts.records%int64(len(clients)) {
 			share++
 		}
 		firstKey := int64(i) * (opts.records/int64(len(clients)) + 1)
-		wg.Go(func() {
-			produceShare(ctx, cl, opts, share, firstKey, payload, meter, promise)
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+		produceShare(ctx, cl, opts, share, firstKey, payload, meter, promise)
+	})
 	progress.stop()
 
 	return finishBench(cmd, meter, meter.result("produce", elapsed), "ack latency", ctx.Err() != nil)

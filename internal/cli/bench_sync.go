@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/binary"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,18 +64,11 @@ func (o *benchSyncOptions) validate(changed func(string) bool) error {
 // duration is used up.
 func runBenchSyncProducers(cmd *cobra.Command, cfg *clientConfig, opts *benchSyncOptions) error {
 	ctx := cmd.Context()
-	if err := ensureBenchTopic(ctx, cfg, opts.topic, opts.partitions, cmd.ErrOrStderr()); err != nil {
-		return err
-	}
-	clients, err := newBenchProducers(ctx, cfg, &opts.benchProducerOptions)
+	clients, err := openBenchProducers(cmd, cfg, &opts.benchProducerOptions)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, cl := range clients {
-			cl.Close()
-		}
-	}()
+	defer closeClients(clients)
 
 	runCtx := ctx
 	if opts.duration > 0 {
@@ -89,15 +81,9 @@ func runBenchSyncProducers(cmd *cobra.Command, cfg *clientConfig, opts *benchSyn
 	progress := startBenchProgress(cmd.ErrOrStderr(), "sync-producers", meter)
 	payload := benchPayload(opts.size)
 
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i, cl := range clients {
-		wg.Go(func() {
-			sendSyncBatches(runCtx, cl, opts, int64(i)<<32, payload, budget, meter)
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := runOnEachClient(clients, func(i int, cl *kgo.Client) {
+		sendSyncBatches(runCtx, cl, opts, int64(i)<<32, payload, budget, meter)
+	})
 	progress.stop()
 
 	return finishBench(cmd, meter, meter.result("sync-producers", elapsed), "batch ack latency", ctx.Err() != nil)

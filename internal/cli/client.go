@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -196,6 +197,39 @@ func (c *clientConfig) newAdmin() (*kadm.Client, error) {
 // deadline bounds one admin command by the --timeout flag.
 func (c *clientConfig) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.timeout)
+}
+
+// openAdmin builds an admin client and bounds ctx by the --timeout flag for
+// one admin command; call done when the command ends.
+func (c *clientConfig) openAdmin(ctx context.Context) (adm *kadm.Client, bounded context.Context, done func(), err error) {
+	adm, err = c.newAdmin()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bounded, cancel := c.deadline(ctx)
+	return adm, bounded, func() {
+		cancel()
+		adm.Close()
+	}, nil
+}
+
+// runAdmin is run for a command body that starts by opening an admin
+// client; ctx is bounded by the --timeout flag.
+func (c *clientConfig) runAdmin(body func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return c.run(func(cmd *cobra.Command, args []string) error {
+		adm, ctx, done, err := c.openAdmin(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer done()
+		return body(ctx, adm, cmd, args)
+	})
+}
+
+// uniqueSorted sorts names and drops repeats, so each is asked about and
+// reported once, in a stable order.
+func uniqueSorted(names []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(names)))
 }
 
 // topicError names the topic an error is about.

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 func newClusterCommand(cfg *clientConfig) *cobra.Command {
@@ -17,15 +19,7 @@ func newClusterCommand(cfg *clientConfig) *cobra.Command {
 		Short: "Show the cluster ID, the controller and the brokers",
 		Args:  noArgs,
 	}
-	info.RunE = cfg.run(func(cmd *cobra.Command, _ []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
+	info.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
 		metadata, err := adm.BrokerMetadata(ctx)
 		if err != nil {
 			return fmt.Errorf("cluster metadata: %w", err)

@@ -215,13 +215,11 @@ func newGroupListCommand(cfg *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		adm, err := cfg.newAdmin()
+		adm, ctx, done, err := cfg.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
+		defer done()
 
 		listed, err := adm.ListGroups(ctx, states...)
 		if err != nil {
@@ -299,16 +297,8 @@ func newGroupDescribeCommand(cfg *clientConfig) *cobra.Command {
 		Short: "Show a group's state, members, committed offsets and lag",
 		Args:  minArgs(1, "at least one GROUP"),
 	}
-	cmd.RunE = cfg.run(func(cmd *cobra.Command, names []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
-		names = slices.Compact(slices.Sorted(slices.Values(names)))
+	cmd.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, names []string) error {
+		names = uniqueSorted(names)
 		summaries, failed, err := describeGroupSummaries(ctx, adm, names)
 		if err != nil {
 			return err
@@ -537,16 +527,8 @@ func newGroupDeleteCommand(cfg *clientConfig) *cobra.Command {
 		Short: "Delete groups that have no members, with their committed offsets",
 		Args:  minArgs(1, "at least one GROUP"),
 	}
-	cmd.RunE = cfg.run(func(cmd *cobra.Command, names []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
-		names = slices.Compact(slices.Sorted(slices.Values(names)))
+	cmd.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, names []string) error {
+		names = uniqueSorted(names)
 		responses, err := adm.DeleteGroups(ctx, names...)
 		if err != nil && len(responses) == 0 {
 			return fmt.Errorf("delete groups: %w", err)

@@ -299,13 +299,11 @@ func newGroupResetOffsetsCommand(cfg *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		adm, err := cfg.newAdmin()
+		adm, ctx, done, err := cfg.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
+		defer done()
 
 		if err := checkGroupInactive(ctx, adm, group); err != nil {
 			if !execute && errors.Is(err, errGroupActive) {

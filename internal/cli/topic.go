@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -58,13 +59,11 @@ func newTopicCreateCommand(cfg *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		adm, err := cfg.newAdmin()
+		adm, ctx, done, err := cfg.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
+		defer done()
 
 		create := adm.CreateTopics
 		if validateOnly {
@@ -114,15 +113,7 @@ func newTopicListCommand(cfg *clientConfig) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&internal, "internal", false, "include internal topics such as __consumer_offsets")
 
-	cmd.RunE = cfg.run(func(cmd *cobra.Command, _ []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
+	cmd.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, _ []string) error {
 		list := adm.ListTopics
 		if internal {
 			list = adm.ListTopicsWithInternal
@@ -151,16 +142,8 @@ func newTopicDescribeCommand(cfg *clientConfig) *cobra.Command {
 		Short: "Show partitions, leaders, offsets and non-default configs of topics",
 		Args:  minArgs(1, "at least one topic NAME"),
 	}
-	cmd.RunE = cfg.run(func(cmd *cobra.Command, names []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
-		names = slices.Compact(slices.Sorted(slices.Values(names)))
+	cmd.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, names []string) error {
+		names = uniqueSorted(names)
 		metadata, err := adm.Metadata(ctx, names...)
 		if err != nil {
 			return fmt.Errorf("describe topics: %w", err)
@@ -299,16 +282,8 @@ func newTopicDeleteCommand(cfg *clientConfig) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&ifExists, "if-exists", false, "succeed if a topic does not exist")
 
-	cmd.RunE = cfg.run(func(cmd *cobra.Command, names []string) error {
-		adm, err := cfg.newAdmin()
-		if err != nil {
-			return err
-		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
-
-		names = slices.Compact(slices.Sorted(slices.Values(names)))
+	cmd.RunE = cfg.runAdmin(func(ctx context.Context, adm *kadm.Client, cmd *cobra.Command, names []string) error {
+		names = uniqueSorted(names)
 		responses, err := adm.DeleteTopics(ctx, names...)
 		if err != nil {
 			return fmt.Errorf("delete topics: %w", err)
@@ -348,13 +323,11 @@ func newTopicAlterConfigCommand(cfg *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		adm, err := cfg.newAdmin()
+		adm, ctx, done, err := cfg.openAdmin(cmd.Context())
 		if err != nil {
 			return err
 		}
-		defer adm.Close()
-		ctx, cancel := cfg.deadline(cmd.Context())
-		defer cancel()
+		defer done()
 
 		responses, err := adm.AlterTopicConfigs(ctx, alters, name)
 		if err != nil {
