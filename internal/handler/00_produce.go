@@ -106,7 +106,7 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 			return conn.Reply{Close: true}
 		}
 		// No response, but the data must still become visible.
-		if len(waits) == 0 {
+		if len(waits) == 0 || !h.needsSyncWait(waits) {
 			return conn.Reply{}
 		}
 		return await(func(ctx context.Context) kmsg.Response {
@@ -114,7 +114,9 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 			return nil
 		})
 	}
-	if len(waits) == 0 || (r.Acks == 1 && !h.needsSyncWait(waits)) {
+	if len(waits) == 0 || !h.needsSyncWait(waits) {
+		// Everything is already visible (always so unless --fsync always):
+		// answer now, without a deferred wait.
 		return respond(resp)
 	}
 	timeout := time.Duration(r.TimeoutMillis) * time.Millisecond
