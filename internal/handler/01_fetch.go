@@ -166,7 +166,7 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 				h.readBufs.put(buf)
 			}
 		} else {
-			res = partition.ReadResult{HighWatermark: t.part.HighWatermark(), LastStableOffset: t.part.LastStableOffset(), LogStartOffset: t.part.LogStartOffset()}
+			res.HighWatermark, res.LastStableOffset, res.LogStartOffset = t.part.Offsets()
 		}
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
 		if err != nil {

@@ -132,12 +132,3 @@ func describedConfig(info config.Info, value string, source config.Source, syns 
 	}
 	return c
 }
-
-// topicOverrides returns a copy of a topic's overrides for read-modify-write.
-func topicOverrides(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}

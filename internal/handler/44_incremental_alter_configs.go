@@ -53,7 +53,7 @@ func (h *Handler) incrementalAlterTopic(rr kmsg.IncrementalAlterConfigsRequestRe
 	if !ok {
 		return fmt.Errorf("%w: %s", topics.ErrUnknownTopic, rr.ResourceName)
 	}
-	next := topicOverrides(t.Configs)
+	next := t.Configs // Topic returns a copy: ours to modify
 	for _, c := range rr.Configs {
 		value := ""
 		if c.Value != nil {
@@ -69,8 +69,7 @@ func (h *Handler) incrementalAlterTopic(rr kmsg.IncrementalAlterConfigsRequestRe
 			if !ok || info.Type != config.TypeList {
 				return fmt.Errorf("%w: %s is not a list config", topics.ErrInvalidConfig, c.Name)
 			}
-			cur, _, _ := config.TopicConfigs(next).Effective(c.Name, h.opts.Broker)
-			items := splitList(cur)
+			items := h.opts.Broker.TopicList(next, c.Name)
 			for _, v := range splitList(value) {
 				if c.Op == 2 && !slices.Contains(items, v) {
 					items = append(items, v)

@@ -148,6 +148,14 @@ func (p *Partition) HighWatermark() int64 { return p.highWatermark.Load() }
 // LastStableOffset returns the offset below which no transaction is open.
 func (p *Partition) LastStableOffset() int64 { return p.lastStable(p.HighWatermark()) }
 
+// Offsets returns the high watermark, last stable offset and log start
+// offset as one consistent view (the last stable offset never exceeds the
+// high watermark returned with it).
+func (p *Partition) Offsets() (highWatermark, lastStable, logStart int64) {
+	hwm := p.HighWatermark()
+	return hwm, p.lastStable(hwm), p.log.StartOffset()
+}
+
 // lastStable is LastStableOffset for a high watermark already read, so one
 // response never carries a last stable offset above its high watermark.
 func (p *Partition) lastStable(hwm int64) int64 {
@@ -350,12 +358,8 @@ func (p *Partition) ReadInto(scratch []byte, offset int64, maxBytes int, iso Iso
 	if p.closed.Load() {
 		return ReadResult{}, ErrClosed
 	}
-	hwm := p.HighWatermark()
-	res := ReadResult{
-		HighWatermark:    hwm,
-		LastStableOffset: p.lastStable(hwm),
-		LogStartOffset:   p.log.StartOffset(),
-	}
+	var res ReadResult
+	res.HighWatermark, res.LastStableOffset, res.LogStartOffset = p.Offsets()
 	limit := res.HighWatermark
 	if iso == ReadCommitted {
 		limit = res.LastStableOffset
