@@ -22,6 +22,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/handler"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 	"github.com/samsa-broker/samsa/internal/topics"
 )
@@ -83,6 +84,7 @@ func New(opts Options) (*Broker, error) {
 	b := &Broker{opts: opts, cfg: cfg, log: opts.Logger, lock: lock}
 	b.catalog, err = topics.Open(topics.Options{
 		FS: opts.FS, DataDir: dataDir, Broker: cfg, Fsync: fsync, Logger: opts.Logger,
+		PageCache: storage.NewPageCache(cfg.PageCacheMaxBytes(), 0, opts.Logger),
 	})
 	if err != nil {
 		lock.Close()

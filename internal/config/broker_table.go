@@ -12,6 +12,7 @@ const (
 	LogDir                        = "log.dir"
 	SamsaFsync                    = "samsa.fsync"
 	SamsaFsyncIntervalMs          = "samsa.fsync.interval.ms"
+	SamsaPageCacheMaxBytes        = "samsa.log.page.cache.max.bytes"
 	defaultListeners              = "PLAINTEXT://127.0.0.1:9092"
 	defaultSecurityProtocolMapTxt = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
 	maxIntText                    = "2147483647" // Java's Integer.MAX_VALUE, meaning "no limit"
@@ -207,6 +208,8 @@ var brokerDefinitions = []definition{
 		doc: "Samsa: when appended data is fsynced: never (leave it to the OS), interval (every samsa.fsync.interval.ms) or always (before acknowledging)."},
 	{name: SamsaFsyncIntervalMs, typ: TypeLong, def: "1000", rule: atLeast(1),
 		doc: "Samsa: with samsa.fsync=interval, the longest appended data waits for an fsync."},
+	{name: SamsaPageCacheMaxBytes, typ: TypeLong, def: "1073741824", rule: atLeast(-1),
+		doc: "Samsa: how much recently appended log data may stay in the page cache; older data is written back early and evicted, so tail readers read from memory while the cache does not grow with every byte written. -1 leaves the page cache to the kernel, as Kafka does."},
 	{name: "sasl.enabled.mechanisms", typ: TypeList, def: "GSSAPI",
 		doc: "SASL mechanisms offered to clients on SASL listeners, e.g. PLAIN,SCRAM-SHA-256,SCRAM-SHA-512."},
 	{name: "sasl.jaas.config", typ: TypePassword, noDefault: true,

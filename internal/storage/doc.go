@@ -82,6 +82,9 @@
 //	mu      guards the segment list and what readers look at (index slices,
 //	        segment end offsets); held only for short critical sections
 //
+// A PageCache shared by several logs has its own mutex, a leaf lock taken
+// after any of the above (see PageCache).
+//
 // Append writes the file without mu and publishes the new size and end
 // offset under mu afterwards, so reads never see a partial batch and reads
 // and appends do not wait for each other's I/O.

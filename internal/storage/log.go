@@ -207,7 +207,7 @@ func (l *Log) load() error {
 
 // createSegment creates the files of an empty segment.
 func (l *Log) createSegment(base int64) (*segment, error) {
-	s := newSegment(l.dir, base)
+	s := newSegment(l.dir, base, l.opts.PageCache)
 	s.createdMs = l.now().UnixMilli()
 	f, err := l.fs.Create(s.path + logExt)
 	if err != nil {
@@ -227,7 +227,7 @@ func (l *Log) createSegment(base int64) (*segment, error) {
 // when the index is unusable), truncates the file at the first bad batch,
 // fsyncs it and brings the index files up to date.
 func (l *Log) loadSegment(base int64) (*segment, error) {
-	s := newSegment(l.dir, base)
+	s := newSegment(l.dir, base, l.opts.PageCache)
 	s.createdMs = l.now().UnixMilli()
 	f, err := l.fs.OpenAppend(s.path + logExt)
 	if err != nil {
@@ -287,6 +287,7 @@ func (l *Log) loadSegment(base int64) (*segment, error) {
 		break
 	}
 	s.size.Store(size)
+	s.writebackPos = size // recovered data is synced below: nothing to write back
 	if size > 0 {
 		if err := f.Sync(); err != nil {
 			return fail(err)
@@ -353,6 +354,7 @@ func (l *Log) Append(batch []byte, epoch int32) (baseOffset int64, err error) {
 	active.size.Store(pos + int64(len(batch)))
 	l.endOffset.Store(h.NextOffset())
 	l.mu.Unlock()
+	l.opts.PageCache.appended(active, pos+int64(len(batch)), false)
 	return base, nil
 }
 
@@ -387,6 +389,7 @@ func (l *Log) roll(base int64) (*segment, error) {
 	l.segments = append(l.segments, s)
 	l.mu.Unlock()
 	l.rolled = append(l.rolled, old)
+	l.opts.PageCache.appended(old, old.size.Load(), true)
 	l.logger.Debug("rolled segment", "base_offset", base, "previous_size", old.size.Load())
 	return s, nil
 }
@@ -516,13 +519,13 @@ func (l *Log) Delete() error {
 }
 
 // SetOptions changes the segment, index and retention settings (for
-// AlterConfigs). FS, Logger and Now stay as they were at Open.
+// AlterConfigs). FS, Logger, Now and PageCache stay as they were at Open.
 func (l *Log) SetOptions(o Options) {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	o.FS, o.Logger, o.Now = l.opts.FS, l.opts.Logger, l.opts.Now
+	o.FS, o.Logger, o.Now, o.PageCache = l.opts.FS, l.opts.Logger, l.opts.Now, l.opts.PageCache
 	l.opts = o.withDefaults()
 }
 

@@ -36,6 +36,9 @@ type Options struct {
 	// RetentionBytes is the size beyond which ApplyRetention deletes the
 	// oldest segments (retention.bytes); -1 or 0 is unlimited.
 	RetentionBytes int64
+	// PageCache, when not nil, bounds the page cache of appended data; it
+	// is usually shared by every log of a broker. See PageCache.
+	PageCache *PageCache
 	// RetentionMs is the age (by a segment's largest batch timestamp) beyond
 	// which ApplyRetention deletes segments (retention.ms); -1 is unlimited.
 	RetentionMs int64

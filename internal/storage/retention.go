@@ -270,6 +270,7 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) error {
 		s.createdMs = l.now().UnixMilli()
 	}
 	s.size.Store(cut)
+	s.writebackPos = min(s.writebackPos, cut)
 	l.endOffset.Store(s.next)
 	l.syncedOffset.Store(min(l.syncedOffset.Load(), s.next))
 	return nil

@@ -67,14 +67,17 @@ type segment struct {
 	bytesSinceIndex int   // bytes appended since the last offset index entry
 	indexFile       vfs.File
 	timeIndexFile   vfs.File
-	flushedOffsets  int // entries of offsets already in indexFile
-	flushedTimes    int // entries of times already in timeIndexFile
+	flushedOffsets  int        // entries of offsets already in indexFile
+	flushedTimes    int        // entries of times already in timeIndexFile
+	writebackPos    int64      // data before it was handed to cache (see PageCache)
+	cache           *PageCache // nil: the page cache is left to the kernel
 }
 
-func newSegment(dir string, base int64) *segment {
+func newSegment(dir string, base int64, cache *PageCache) *segment {
 	s := &segment{
-		base: base,
-		path: filepath.Join(dir, segmentName(base, "")),
+		base:  base,
+		path:  filepath.Join(dir, segmentName(base, "")),
+		cache: cache,
 	}
 	s.reset()
 	return s
@@ -225,6 +228,7 @@ func (s *segment) closeIndexFiles() error {
 func (s *segment) close() error {
 	err := s.closeIndexFiles()
 	if s.log != nil {
+		s.cache.forget(s)
 		err = errors.Join(err, s.log.Close())
 		s.log = nil
 	}

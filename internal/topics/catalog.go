@@ -42,6 +42,8 @@ type Options struct {
 	Broker  *config.Broker
 	Fsync   partition.FsyncPolicy
 	Logger  *slog.Logger
+	// PageCache is shared by every partition log (nil: unmanaged).
+	PageCache *storage.PageCache
 }
 
 // Catalog is the broker's set of topics.
@@ -118,6 +120,7 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 			IndexIntervalBytes: int(get("index.interval.bytes")),
 			RetentionBytes:     retentionBytes,
 			RetentionMs:        retentionMs,
+			PageCache:          c.opts.PageCache,
 		},
 		MaxMessageBytes: int(get("max.message.bytes")),
 		LogAppendTime:   val("message.timestamp.type") == "LogAppendTime",

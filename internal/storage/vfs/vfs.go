@@ -50,6 +50,17 @@ type OSFiler interface {
 	OSFile() *os.File
 }
 
+// CacheManager is implemented by files whose page cache can be managed (OS
+// files on Linux). storage uses it to write recently appended data back
+// early and evict it once written, so its page cache stays within a budget.
+type CacheManager interface {
+	// StartWriteback starts writing [off, off+n) to disk without waiting.
+	StartWriteback(off, n int64) error
+	// DropCache waits for [off, off+n) to be on disk and evicts it from the
+	// page cache.
+	DropCache(off, n int64) error
+}
+
 // OS returns the FS of the real filesystem.
 func OS() FS { return osFS{} }
 
