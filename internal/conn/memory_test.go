@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -35,5 +36,40 @@ func TestRequestMemory(t *testing.T) {
 	cancel()
 	if <-got {
 		t.Fatal("reservation granted after cancellation while over the limit")
+	}
+}
+
+// Many readers sharing a small budget never hold more than it together and
+// never stall: every release wakes the waiters that now fit.
+func TestRequestMemoryConcurrent(t *testing.T) {
+	const limit = 1000
+	m := newRequestMemory(limit)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 2000 {
+				n := int64(1 + (g*31+i*17)%400)
+				if !m.acquire(ctx, n) {
+					done <- ctx.Err()
+					return
+				}
+				if used := m.used.Load(); used > limit {
+					done <- fmt.Errorf("%d bytes reserved, limit %d", used, limit)
+					return
+				}
+				m.release(n)
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if used := m.used.Load(); used != 0 {
+		t.Fatalf("%d bytes still reserved after every release", used)
 	}
 }

@@ -7,7 +7,11 @@
 // for durability, fetch long-polls, group joins block) and batches every
 // ready response into one write. The reader may run ahead of the writer by at
 // most MaxInFlight requests, so reading the next request overlaps the
-// processing of the previous one without unbounded buffering.
+// processing of the previous one without unbounded buffering. When the writer
+// has nothing left to write and a reply is ready at once, the reader writes
+// it itself: request/response clients (one request in flight, the common
+// case for metadata, heartbeats and synchronous produce) then cost no
+// goroutine handoff per request.
 package conn
 
 import (
@@ -297,31 +301,36 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 
 	queue := make(chan pending, s.cfg.MaxInFlight)
 	writerDone := make(chan struct{})
+	var unwritten atomic.Int32
 	go func() {
 		defer close(writerDone)
-		s.writeLoop(ctx, c, queue, log)
+		s.writeLoop(ctx, c, queue, &unwritten, log)
 		cancel()
 	}()
-	s.readLoop(ctx, c, sess, queue, writerDone, log)
+	s.readLoop(ctx, c, sess, queue, &unwritten, writerDone, log)
 	close(queue)
 	<-writerDone
 	c.Close()
 }
 
-func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue chan<- pending, writerDone <-chan struct{}, log *slog.Logger) {
+// readLoop reads, decodes and dispatches requests. unwritten counts the
+// requests handed to the writer whose responses are not yet written; only
+// when it is zero may the reader write a ready response itself, which keeps
+// responses in request order without a lock (the writer writes only while
+// it is not zero, and only the reader increments it).
+func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue chan<- pending, unwritten *atomic.Int32, writerDone <-chan struct{}, log *slog.Logger) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("panic while reading request; closing connection", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
 	br := bufio.NewReaderSize(c, 64<<10)
+	var readDeadline, writeDeadline deadline
+	var out []byte // responses the reader writes itself
 	for !s.isClosed() {
-		if s.cfg.IdleTimeout > 0 {
-			_ = c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-			if s.isClosed() {
-				// Shutdown may have set its deadline just before ours.
-				return
-			}
+		if readDeadline.refresh(s.cfg.IdleTimeout, c.SetReadDeadline) && s.isClosed() {
+			// Shutdown may have set its deadline just before ours.
+			return
 		}
 		size, err := protocol.ReadFrameSize(br, s.cfg.MaxRequestBytes)
 		if err != nil {
@@ -346,9 +355,17 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			s.releaseFrame(frame)
 			return
 		}
+		if p.reply.Await == nil && unwritten.Load() == 0 {
+			// The writer is idle and the response is ready: write it here.
+			if !s.writeReady(c, &out, p, &writeDeadline, log) || p.reply.Close {
+				return
+			}
+			continue
+		}
 		// Once dispatched, a request is always handed to the writer (its
 		// side effects, such as an append, have happened), unless the
 		// writer is gone because the connection failed.
+		unwritten.Add(1)
 		select {
 		case queue <- p:
 		case <-writerDone:
@@ -377,9 +394,40 @@ func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]
 	return pending{corr: hdr.CorrelationID, reply: reply, frame: frame}, true
 }
 
-func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending, log *slog.Logger) {
+// writeReady encodes and writes a response that needs no waiting, from the
+// reader, and releases the request's frame. out is the reader's reused
+// buffer. It returns false when the connection must close.
+func (s *Server) writeReady(c net.Conn, out *[]byte, p pending, wd *deadline, log *slog.Logger) bool {
+	if p.reply.Response != nil {
+		*out = protocol.AppendResponse((*out)[:0], p.corr, p.reply.Response)
+		releaseResponse(p.reply.Response)
+	}
+	s.releaseFrame(p.frame)
+	if len(*out) == 0 {
+		return true
+	}
+	wd.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+	_, err := c.Write(*out)
+	if cap(*out) > 4<<20 {
+		*out = nil // do not pin a huge buffer per idle connection
+	} else {
+		*out = (*out)[:0]
+	}
+	if err != nil {
+		if !isClosedOrTimeout(err) {
+			log.Debug("write failed", "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// writeLoop writes the responses of the requests the reader queued, in
+// order, and decrements unwritten once each is on the socket.
+func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending, unwritten *atomic.Int32, log *slog.Logger) {
 	var buf []byte
 	var release []*[]byte
+	var writeDeadline deadline
 	var current *[]byte // the frame of the request being answered
 	closeAfter := false
 	defer func() {
@@ -400,7 +448,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 	}()
 	flush := func() bool {
 		if len(buf) > 0 {
-			s.setWriteDeadline(c)
+			writeDeadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
 			if _, err := c.Write(buf); err != nil {
 				if !isClosedOrTimeout(err) {
 					log.Debug("write failed", "err", err)
@@ -411,6 +459,9 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 		for _, f := range release {
 			s.releaseFrame(f)
 		}
+		// Every response encoded so far is written: the reader may write
+		// again once the ones still queued are too.
+		unwritten.Add(-int32(len(release)))
 		release = release[:0]
 		if cap(buf) > 4<<20 {
 			buf = nil // do not pin a huge buffer per idle connection
@@ -422,7 +473,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 	for {
 		var p pending
 		var ok bool
-		if len(buf) == 0 {
+		if len(buf) == 0 && len(release) == 0 {
 			p, ok = <-queue
 		} else {
 			select {
@@ -459,7 +510,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				out := s.bufs.get(big.SizeHint() + 4<<10)
 				*out = protocol.AppendResponse((*out)[:0], p.corr, resp)
 				releaseResponse(resp)
-				s.setWriteDeadline(c)
+				writeDeadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
 				_, err := c.Write(*out)
 				s.bufs.put(out)
 				if err != nil {
@@ -493,13 +544,32 @@ func (s *Server) releaseFrame(frame *[]byte) {
 	s.bufs.put(frame)
 }
 
-// setWriteDeadline bounds a write: a client that stops reading its
+// deadlineSlack is how stale a connection deadline may get before it is
+// pushed forward again: setting one per request costs a runtime timer update
+// per request, so deadlines are set deadlineSlack beyond the idle timeout
+// and refreshed at most once per deadlineSlack. A connection idle for the
+// idle timeout is thus closed at most deadlineSlack late.
+const deadlineSlack = time.Second
+
+// deadline is one goroutine's record of the read or write deadline it last
+// set. Write deadlines bound writes: a client that stops reading its
 // responses is disconnected after the idle timeout instead of pinning the
 // connection's goroutines and buffers forever.
-func (s *Server) setWriteDeadline(c net.Conn) {
-	if s.cfg.IdleTimeout > 0 {
-		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+type deadline struct{ setAt time.Time }
+
+// refresh moves the deadline to idle (plus slack) from now unless it did so
+// less than deadlineSlack ago. It reports whether it set a deadline.
+func (d *deadline) refresh(idle time.Duration, set func(time.Time) error) bool {
+	if idle <= 0 {
+		return false
 	}
+	now := time.Now()
+	if now.Sub(d.setAt) < deadlineSlack {
+		return false
+	}
+	d.setAt = now
+	_ = set(now.Add(idle + deadlineSlack))
+	return true
 }
 
 // releaseResponse returns a response's pooled buffers once it is encoded.

@@ -254,7 +254,12 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 			return AppendResult{}, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
 		p.producers.Update(h, base)
-		p.firstUnstable.Store(p.producers.FirstUnstableOffset())
+		if p.firstUnstable.Load() >= 0 {
+			// A non-transactional batch never opens a transaction, but its
+			// producer's new epoch may abort one. Without open transactions
+			// there is nothing to recompute (the scan is over every producer).
+			p.firstUnstable.Store(p.producers.FirstUnstableOffset())
+		}
 		if res.BaseOffset < 0 {
 			res.BaseOffset = base
 		}
