@@ -32,8 +32,15 @@ const DefaultWritebackChunk = 4 << 20
 //
 // A nil *PageCache leaves the page cache to the kernel (Kafka's behaviour).
 // Files that do not implement vfs.CacheManager (the in-memory FS) are not
-// managed. PageCache's mutex is a leaf lock: it is taken with a Log's
-// writeMu (and ioMu, when a segment is closed) held, and takes no other.
+// managed.
+//
+// Locking: PageCache.mu guards the chunk queue only and is never held
+// across a system call. Evicting waits for a chunk's writeback, so it runs
+// outside mu, under the evicted segment's cacheMu, which the segment's close
+// also takes (after dropping its chunks from the queue) so a file is never
+// advised after it was closed. Both are leaf locks, taken with a Log's
+// writeMu (and ioMu, when a segment is closed) held; a slow disk thus stalls
+// only the appender whose turn it is to evict, not every partition.
 type PageCache struct {
 	limit  int64
 	chunk  int64
@@ -96,28 +103,43 @@ func (c *PageCache) appended(s *segment, size int64, final bool) {
 		c.logger.Debug("start writeback", "segment", s.path, "err", err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.chunks = append(c.chunks, cachedChunk{seg: s, file: cm, off: off, n: n})
 	c.cached += n
 	evict := 0
 	for c.cached > c.limit && evict < len(c.chunks) {
-		old := c.chunks[evict]
-		if err := old.file.DropCache(old.off, old.n); err != nil {
-			c.logger.Debug("drop cached segment data", "segment", old.seg.path, "err", err)
-		}
-		c.cached -= old.n
+		c.cached -= c.chunks[evict].n
 		evict++
 	}
-	c.chunks = slices.Delete(c.chunks, 0, evict)
+	var victims []cachedChunk
+	if evict > 0 {
+		victims = slices.Clone(c.chunks[:evict])
+		c.chunks = slices.Delete(c.chunks, 0, evict)
+	}
+	c.mu.Unlock()
+	for _, v := range victims {
+		v.seg.dropCache(v, c.logger)
+	}
 }
 
-// forget stops tracking s's chunks; called before s's file is closed.
+// dropCache evicts chunk ch of s unless s was closed meanwhile.
+func (s *segment) dropCache(ch cachedChunk, logger *slog.Logger) {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cacheClosed {
+		return
+	}
+	if err := ch.file.DropCache(ch.off, ch.n); err != nil {
+		logger.Debug("drop cached segment data", "segment", s.path, "err", err)
+	}
+}
+
+// forget stops tracking s's chunks and waits for an eviction of one of them
+// that is under way; called before s's file is closed.
 func (c *PageCache) forget(s *segment) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	kept := c.chunks[:0]
 	for _, ch := range c.chunks {
 		if ch.seg == s {
@@ -128,4 +150,8 @@ func (c *PageCache) forget(s *segment) {
 	}
 	clear(c.chunks[len(kept):])
 	c.chunks = kept
+	c.mu.Unlock()
+	s.cacheMu.Lock()
+	s.cacheClosed = true
+	s.cacheMu.Unlock()
 }

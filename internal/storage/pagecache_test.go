@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 )
@@ -13,8 +14,10 @@ import (
 // every call, in order, across files.
 type adviceFS struct {
 	vfs.FS
-	mu    sync.Mutex
-	calls []adviceCall
+	mu         sync.Mutex
+	calls      []adviceCall
+	violations []string      // advice given on a closed file
+	dropDelay  time.Duration // how long DropCache takes, as a slow disk would
 }
 
 type adviceCall struct {
@@ -43,14 +46,19 @@ func (f *adviceFile) record(op string, off, n int64) error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	if f.closed {
-		return fmt.Errorf("%s on closed file %s", op, f.Name())
+		err := fmt.Errorf("%s on closed file %s", op, f.Name())
+		f.fs.violations = append(f.fs.violations, err.Error())
+		return err
 	}
 	f.fs.calls = append(f.fs.calls, adviceCall{op, f.Name(), off, n})
 	return nil
 }
 
 func (f *adviceFile) StartWriteback(off, n int64) error { return f.record("start", off, n) }
-func (f *adviceFile) DropCache(off, n int64) error      { return f.record("drop", off, n) }
+func (f *adviceFile) DropCache(off, n int64) error {
+	time.Sleep(f.fs.dropDelay) // before the check: an eviction under way while the file closes
+	return f.record("drop", off, n)
+}
 
 func (f *adviceFile) Close() error {
 	f.fs.mu.Lock()
@@ -176,4 +184,59 @@ func TestNewPageCacheOff(t *testing.T) {
 	var pc *PageCache // nil is valid: appends through it do nothing
 	l := openLog(t, &adviceFS{FS: vfs.NewMem()}, Options{PageCache: pc})
 	mustAppend(t, l, testBatch(1, 10, 1), 0)
+}
+
+// Logs appending concurrently through one small budget, while others are
+// closed and deleted, never advise a closed file and leave the accounting
+// consistent.
+func TestPageCacheConcurrentAppendsAndCloses(t *testing.T) {
+	fs := &adviceFS{FS: vfs.NewMem(), dropDelay: 200 * time.Microsecond}
+	const chunk, limit = 4 << 10, 32 << 10
+	pc := NewPageCache(limit, chunk, nil)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for round := range 20 {
+				opts := Options{PageCache: pc, SegmentBytes: 16 << 10, FS: fs}
+				l, err := Open(fmt.Sprintf("/data/t%d-%d", g, round), opts)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i := range 10 {
+					if _, err := l.Append(testBatch(2, 1000, int64(i)), 0); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if round%2 == 0 {
+					err = l.Delete()
+				} else {
+					err = l.Close()
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(fs.violations) > 0 {
+		t.Fatalf("%d pieces of advice on closed files, first: %s", len(fs.violations), fs.violations[0])
+	}
+	if c := pc.Cached(); c != 0 {
+		t.Fatalf("%d bytes still accounted after every log closed", c)
+	}
+	drops := 0
+	for _, c := range fs.calls {
+		if c.op == "drop" {
+			drops++
+		}
+	}
+	if drops == 0 {
+		t.Fatal("no chunk was ever evicted")
+	}
 }

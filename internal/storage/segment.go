@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/samsa-broker/samsa/internal/record"
@@ -71,6 +72,11 @@ type segment struct {
 	flushedTimes    int        // entries of times already in timeIndexFile
 	writebackPos    int64      // data before it was handed to cache (see PageCache)
 	cache           *PageCache // nil: the page cache is left to the kernel
+
+	// cacheMu serializes evictions of this segment's chunks (by any log's
+	// appender) with its close; cacheClosed is set by close.
+	cacheMu     sync.Mutex
+	cacheClosed bool
 }
 
 func newSegment(dir string, base int64, cache *PageCache) *segment {
