@@ -64,6 +64,14 @@ type SizeHinter interface {
 	SizeHint() int
 }
 
+// FrameAppender is implemented by responses that frame themselves around
+// data they do not copy (fetched record batches): AppendFrame appends the
+// bytes it encodes to framing and the frame's pieces, in order, to vec. The
+// writer sends vec with one vectored write, then releases the response.
+type FrameAppender interface {
+	AppendFrame(framing []byte, vec net.Buffers, corr int32) ([]byte, net.Buffers, error)
+}
+
 // Dispatcher handles requests. Dispatch is called from the connection's
 // reader goroutine, one request at a time and in arrival order, so work it
 // does synchronously (such as appending a produce batch) is ordered.
@@ -398,7 +406,18 @@ func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]
 // reader, and releases the request's frame. out is the reader's reused
 // buffer. It returns false when the connection must close.
 func (s *Server) writeReady(c net.Conn, out *[]byte, p pending, wd *deadline, log *slog.Logger) bool {
-	if p.reply.Response != nil {
+	if _, ok := p.reply.Response.(FrameAppender); ok {
+		// Rare (fetches are awaited by the writer): no vector path here.
+		pieces, err := frameAppenderBytes(p)
+		if err != nil {
+			log.Warn("closing connection: encode response", "err", err)
+			releaseResponse(p.reply.Response)
+			s.releaseFrame(p.frame)
+			return false
+		}
+		*out = append((*out)[:0], pieces...)
+		releaseResponse(p.reply.Response)
+	} else if p.reply.Response != nil {
 		*out = protocol.AppendResponse((*out)[:0], p.corr, p.reply.Response)
 		releaseResponse(p.reply.Response)
 	}
@@ -422,12 +441,27 @@ func (s *Server) writeReady(c net.Conn, out *[]byte, p pending, wd *deadline, lo
 	return true
 }
 
+// frameAppenderBytes flattens a FrameAppender's frame into one slice.
+func frameAppenderBytes(p pending) ([]byte, error) {
+	_, vec, err := p.reply.Response.(FrameAppender).AppendFrame(nil, nil, p.corr)
+	if err != nil {
+		return nil, err
+	}
+	var flat []byte
+	for _, piece := range vec {
+		flat = append(flat, piece...)
+	}
+	return flat, nil
+}
+
 // writeLoop writes the responses of the requests the reader queued, in
 // order, and decrements unwritten once each is on the socket.
 func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending, unwritten *atomic.Int32, log *slog.Logger) {
 	var buf []byte
 	var release []*[]byte
 	var writeDeadline deadline
+	var framing []byte  // encoded parts of FrameAppender responses
+	var vec net.Buffers // their pieces
 	var current *[]byte // the frame of the request being answered
 	closeAfter := false
 	defer func() {
@@ -500,7 +534,26 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			resp = p.reply.Await(ctx)
 		}
 		if resp != nil {
-			if big, ok := resp.(SizeHinter); ok && big.SizeHint() > 64<<10 {
+			if fa, ok := resp.(FrameAppender); ok {
+				if len(buf) > 0 && !flush() {
+					return
+				}
+				var err error
+				framing, vec, err = fa.AppendFrame(framing[:0], vec[:0], p.corr)
+				if err == nil {
+					writeDeadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+					pieces := vec
+					_, err = pieces.WriteTo(c)
+				}
+				releaseResponse(resp)
+				clear(vec) // do not pin the released buffers
+				if err != nil {
+					if !isClosedOrTimeout(err) {
+						log.Warn("closing connection: write response", "err", err)
+					}
+					return
+				}
+			} else if big, ok := resp.(SizeHinter); ok && big.SizeHint() > 64<<10 {
 				// A large response (a fetch) is encoded once into a
 				// pooled buffer of the right size instead of growing the
 				// connection's buffer by repeated copies.

@@ -27,6 +27,7 @@ package handler
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/protocol"
 )
 
 func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
@@ -68,6 +70,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
 	var waiter *partition.Waiter
 	var scratch []*[]byte // pooled read buffers used by the current attempt
+	var data [][]byte     // record data of the current attempt, by splice marker
 	defer func() {
 		if waiter != nil {
 			for _, t := range targets {
@@ -78,13 +81,13 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 		}
 	}()
 	for {
-		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch)
+		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch, &data)
 		remaining := time.Until(deadline)
 		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
-			return &pooledFetch{FetchResponse: resp, size: bytes + 64*len(targets), bufs: scratch, pool: &h.readBufs}
+			return &pooledFetch{FetchResponse: resp, data: data, bufs: scratch, pool: &h.readBufs}
 		}
 		h.readBufs.putAll(scratch)
-		scratch = nil
+		scratch, data = nil, data[:0]
 		if waiter == nil {
 			waiter = partition.NewWaiter()
 			for _, t := range targets {
@@ -105,7 +108,9 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 }
 
 // fetchOnce reads every target once and builds the response.
-func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte) (*kmsg.FetchResponse, int, bool) {
+// The record data is not put in the response: each partition with data gets
+// a splice marker, and the data goes to *data (see protocol.AppendMarker).
+func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte, data *[][]byte) (*kmsg.FetchResponse, int, bool) {
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	iso := partition.Isolation(r.IsolationLevel)
 	maxBytes := int(r.MaxBytes)
@@ -176,7 +181,8 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 			// Only the very first batch of the response may exceed the
 			// limits; a later partition that does not fit waits its turn.
 			if total == 0 || n <= limit {
-				rp.RecordBatches = res.Records
+				rp.RecordBatches = protocol.AppendMarker(nil, len(*data))
+				*data = append(*data, res.Records)
 				total += n
 			}
 		}
@@ -209,16 +215,49 @@ const readLookahead = 8 << 10
 const maxPooledRead = 1 << 20
 
 // pooledFetch is a fetch response whose record data lives in pooled read
-// buffers. It tells the connection writer its size, so it is encoded once
-// into a buffer of the right size, and gives the buffers back afterwards.
+// buffers, outside the response: the connection writer sends the encoded
+// response with the data spliced in (one vectored write, no copy of the
+// data) and gives the buffers back afterwards.
 type pooledFetch struct {
-	*kmsg.FetchResponse
-	size int
-	bufs []*[]byte
-	pool *bufferPool
+	*kmsg.FetchResponse // with splice markers where the data goes
+	data                [][]byte
+	bufs                []*[]byte
+	pool                *bufferPool
 }
 
-func (f *pooledFetch) SizeHint() int { return f.size }
+// AppendFrame implements conn.FrameAppender.
+func (f *pooledFetch) AppendFrame(framing []byte, vec net.Buffers, corr int32) ([]byte, net.Buffers, error) {
+	return protocol.AppendSplicedResponse(framing, vec, corr, f.FetchResponse, f.data)
+}
+
+// AppendTo encodes the response with its data copied in, for any path that
+// encodes it as a plain kmsg.Response (the markers must never be sent).
+func (f *pooledFetch) AppendTo(dst []byte) []byte {
+	f.swapData(true)
+	defer f.swapData(false)
+	return f.FetchResponse.AppendTo(dst)
+}
+
+// swapData puts the data in place of the markers (in) or back.
+func (f *pooledFetch) swapData(in bool) {
+	for ti := range f.Topics {
+		parts := f.Topics[ti].Partitions
+		for pi := range parts {
+			rp := &parts[pi]
+			if in {
+				if i, ok := protocol.MarkerIndex(rp.RecordBatches); ok && i < len(f.data) {
+					rp.RecordBatches = f.data[i]
+				}
+				continue
+			}
+			for i, d := range f.data {
+				if len(d) > 0 && len(rp.RecordBatches) > 0 && &rp.RecordBatches[0] == &d[0] {
+					rp.RecordBatches = protocol.AppendMarker(nil, i)
+				}
+			}
+		}
+	}
+}
 
 func (f *pooledFetch) Release() {
 	f.pool.putAll(f.bufs)
