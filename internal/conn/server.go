@@ -50,6 +50,13 @@ type Reply struct {
 	Await func(ctx context.Context) kmsg.Response
 	// Close closes the connection after any response is written.
 	Close bool
+	// ReaderMayWait lets the connection's reader run Await itself when no
+	// earlier response is unwritten, instead of handing it to the writer:
+	// the connection then reads nothing more until it returns, as Kafka
+	// does with every request. For waits only the client's own request can
+	// end early (fetch long polls), where it saves a goroutine handoff per
+	// request; not for waits that pipelining must overlap (acks=all).
+	ReaderMayWait bool
 }
 
 // Releaser is implemented by responses holding pooled buffers; Release is
@@ -333,8 +340,8 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 		}
 	}()
 	br := bufio.NewReaderSize(c, 64<<10)
-	var readDeadline, writeDeadline deadline
-	var out []byte // responses the reader writes itself
+	var readDeadline deadline
+	var out readerOutput // responses the reader writes itself
 	for !s.isClosed() {
 		if readDeadline.refresh(s.cfg.IdleTimeout, c.SetReadDeadline) && s.isClosed() {
 			// Shutdown may have set its deadline just before ours.
@@ -363,9 +370,14 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			s.releaseFrame(frame)
 			return
 		}
+		if p.reply.Await != nil && p.reply.ReaderMayWait && unwritten.Load() == 0 {
+			// Nothing is queued before it: wait here, as Kafka does with
+			// one request in progress per connection.
+			p.reply.Response, p.reply.Await = p.reply.Await(ctx), nil
+		}
 		if p.reply.Await == nil && unwritten.Load() == 0 {
 			// The writer is idle and the response is ready: write it here.
-			if !s.writeReady(c, &out, p, &writeDeadline, log) || p.reply.Close {
+			if !s.writeReady(c, &out, p, log) || p.reply.Close {
 				return
 			}
 			continue
@@ -402,56 +414,49 @@ func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]
 	return pending{corr: hdr.CorrelationID, reply: reply, frame: frame}, true
 }
 
+// readerOutput is the reader's state for the responses it writes itself.
+type readerOutput struct {
+	buf      []byte
+	framing  []byte      // encoded parts of FrameAppender responses
+	vec      net.Buffers // their pieces
+	deadline deadline
+}
+
 // writeReady encodes and writes a response that needs no waiting, from the
-// reader, and releases the request's frame. out is the reader's reused
-// buffer. It returns false when the connection must close.
-func (s *Server) writeReady(c net.Conn, out *[]byte, p pending, wd *deadline, log *slog.Logger) bool {
-	if _, ok := p.reply.Response.(FrameAppender); ok {
-		// Rare (fetches are awaited by the writer): no vector path here.
-		pieces, err := frameAppenderBytes(p)
-		if err != nil {
-			log.Warn("closing connection: encode response", "err", err)
-			releaseResponse(p.reply.Response)
-			s.releaseFrame(p.frame)
-			return false
-		}
-		*out = append((*out)[:0], pieces...)
-		releaseResponse(p.reply.Response)
-	} else if p.reply.Response != nil {
-		*out = protocol.AppendResponse((*out)[:0], p.corr, p.reply.Response)
-		releaseResponse(p.reply.Response)
-	}
-	s.releaseFrame(p.frame)
-	if len(*out) == 0 {
+// reader, and releases the request's frame. It returns false when the
+// connection must close.
+func (s *Server) writeReady(c net.Conn, out *readerOutput, p pending, log *slog.Logger) bool {
+	defer s.releaseFrame(p.frame)
+	resp := p.reply.Response
+	if resp == nil {
 		return true
 	}
-	wd.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
-	_, err := c.Write(*out)
-	if cap(*out) > 4<<20 {
-		*out = nil // do not pin a huge buffer per idle connection
+	var err error
+	if fa, ok := resp.(FrameAppender); ok {
+		out.framing, out.vec, err = fa.AppendFrame(out.framing[:0], out.vec[:0], p.corr)
+		if err == nil {
+			out.deadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+			pieces := out.vec
+			_, err = pieces.WriteTo(c)
+		}
+		releaseResponse(resp)
+		clear(out.vec) // do not pin the released buffers
 	} else {
-		*out = (*out)[:0]
+		out.buf = protocol.AppendResponse(out.buf[:0], p.corr, resp)
+		releaseResponse(resp)
+		out.deadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+		_, err = c.Write(out.buf)
+		if cap(out.buf) > 4<<20 {
+			out.buf = nil // do not pin a huge buffer per idle connection
+		}
 	}
 	if err != nil {
 		if !isClosedOrTimeout(err) {
-			log.Debug("write failed", "err", err)
+			log.Debug("closing connection: write response", "err", err)
 		}
 		return false
 	}
 	return true
-}
-
-// frameAppenderBytes flattens a FrameAppender's frame into one slice.
-func frameAppenderBytes(p pending) ([]byte, error) {
-	_, vec, err := p.reply.Response.(FrameAppender).AppendFrame(nil, nil, p.corr)
-	if err != nil {
-		return nil, err
-	}
-	var flat []byte
-	for _, piece := range vec {
-		flat = append(flat, piece...)
-	}
-	return flat, nil
 }
 
 // writeLoop writes the responses of the requests the reader queued, in

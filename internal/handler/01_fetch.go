@@ -45,9 +45,11 @@ func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return respond(resp)
 	}
-	return await(func(ctx context.Context) kmsg.Response {
+	reply := await(func(ctx context.Context) kmsg.Response {
 		return h.fetch(ctx, r)
 	})
+	reply.ReaderMayWait = true
+	return reply
 }
 
 // fetchTarget is one partition named in a fetch request.
