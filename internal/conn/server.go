@@ -370,14 +370,11 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			s.releaseFrame(frame)
 			return
 		}
-		if p.reply.Await != nil && p.reply.ReaderMayWait && unwritten.Load() == 0 {
-			// Nothing is queued before it: wait here, as Kafka does with
-			// one request in progress per connection.
-			p.reply.Response, p.reply.Await = p.reply.Await(ctx), nil
-		}
-		if p.reply.Await == nil && unwritten.Load() == 0 {
-			// The writer is idle and the response is ready: write it here.
-			if !s.writeReady(c, &out, p, log) || p.reply.Close {
+		if (p.reply.Await == nil || p.reply.ReaderMayWait) && unwritten.Load() == 0 {
+			// The writer is idle and the response is ready, or may be
+			// waited for here (as Kafka does with one request in progress
+			// per connection): write it here.
+			if !s.writeReady(ctx, c, &out, p, log) || p.reply.Close {
 				return
 			}
 			continue
@@ -422,12 +419,15 @@ type readerOutput struct {
 	deadline deadline
 }
 
-// writeReady encodes and writes a response that needs no waiting, from the
-// reader, and releases the request's frame. It returns false when the
-// connection must close.
-func (s *Server) writeReady(c net.Conn, out *readerOutput, p pending, log *slog.Logger) bool {
+// writeReady obtains (running Await, if set) and writes a response from the
+// reader, and releases the request's frame, even if encoding panics. It
+// returns false when the connection must close.
+func (s *Server) writeReady(ctx context.Context, c net.Conn, out *readerOutput, p pending, log *slog.Logger) bool {
 	defer s.releaseFrame(p.frame)
 	resp := p.reply.Response
+	if p.reply.Await != nil {
+		resp = p.reply.Await(ctx)
+	}
 	if resp == nil {
 		return true
 	}

@@ -253,13 +253,11 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		if err != nil {
 			return AppendResult{}, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
+		// Batches appended here are neither transactional nor control
+		// batches, so they neither open nor end a transaction: the first
+		// unstable offset cannot change (and recomputing it scans every
+		// producer of the partition).
 		p.producers.Update(h, base)
-		if p.firstUnstable.Load() >= 0 {
-			// A non-transactional batch never opens a transaction, but its
-			// producer's new epoch may abort one. Without open transactions
-			// there is nothing to recompute (the scan is over every producer).
-			p.firstUnstable.Store(p.producers.FirstUnstableOffset())
-		}
 		if res.BaseOffset < 0 {
 			res.BaseOffset = base
 		}

@@ -133,6 +133,30 @@ func (s *segment) dropCache(ch cachedChunk, logger *slog.Logger) {
 	}
 }
 
+// forgetFrom stops tracking s's data at and after position cut (the segment
+// was truncated there); new data written there is accounted afresh.
+func (c *PageCache) forgetFrom(s *segment, cut int64) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.chunks[:0]
+	for _, ch := range c.chunks {
+		if ch.seg == s && ch.off+ch.n > cut {
+			keep := max(cut-ch.off, 0)
+			c.cached -= ch.n - keep
+			if keep == 0 {
+				continue
+			}
+			ch.n = keep
+		}
+		kept = append(kept, ch)
+	}
+	clear(c.chunks[len(kept):])
+	c.chunks = kept
+}
+
 // forget stops tracking s's chunks and waits for an eviction of one of them
 // that is under way; called before s's file is closed.
 func (c *PageCache) forget(s *segment) {

@@ -240,3 +240,33 @@ func TestPageCacheConcurrentAppendsAndCloses(t *testing.T) {
 		t.Fatal("no chunk was ever evicted")
 	}
 }
+
+// Truncating a segment forgets its accounted data beyond the cut, so data
+// appended there again is not counted twice.
+func TestPageCacheTruncateForgetsDataBeyondTheCut(t *testing.T) {
+	fs := &adviceFS{FS: vfs.NewMem()}
+	pc := NewPageCache(1<<30, 4<<10, nil)
+	l := openLog(t, fs, Options{PageCache: pc})
+	var ends []int64
+	for i := range 20 {
+		mustAppend(t, l, testBatch(2, 1000, int64(i)), 0)
+		ends = append(ends, l.EndOffset())
+	}
+	before := pc.Cached()
+	if before == 0 {
+		t.Fatal("nothing accounted after 40 KB of appends")
+	}
+	if err := l.TruncateTo(ends[4]); err != nil {
+		t.Fatal(err)
+	}
+	after := pc.Cached()
+	if after > l.Size() {
+		t.Fatalf("%d bytes accounted for a %d-byte log after truncation", after, l.Size())
+	}
+	for i := range 15 {
+		mustAppend(t, l, testBatch(2, 1000, int64(100+i)), 0)
+	}
+	if c := pc.Cached(); c > l.Size() {
+		t.Fatalf("%d bytes accounted for a %d-byte log after appending again", c, l.Size())
+	}
+}

@@ -271,6 +271,7 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) error {
 	}
 	s.size.Store(cut)
 	s.writebackPos = min(s.writebackPos, cut)
+	l.opts.PageCache.forgetFrom(s, cut)
 	l.endOffset.Store(s.next)
 	l.syncedOffset.Store(min(l.syncedOffset.Load(), s.next))
 	return nil
