@@ -65,12 +65,6 @@ type Releaser interface {
 	Release()
 }
 
-// SizeHinter is implemented by responses that know roughly how large their
-// encoding is (fetch responses carrying record data).
-type SizeHinter interface {
-	SizeHint() int
-}
-
 // FrameAppender is implemented by responses that frame themselves around
 // data they do not copy (fetched record batches): AppendFrame appends the
 // bytes it encodes to framing and the frame's pieces, in order, to vec. The
@@ -556,22 +550,6 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 					if !isClosedOrTimeout(err) {
 						log.Warn("closing connection: write response", "err", err)
 					}
-					return
-				}
-			} else if big, ok := resp.(SizeHinter); ok && big.SizeHint() > 64<<10 {
-				// A large response (a fetch) is encoded once into a
-				// pooled buffer of the right size instead of growing the
-				// connection's buffer by repeated copies.
-				if len(buf) > 0 && !flush() {
-					return
-				}
-				out := s.bufs.get(big.SizeHint() + 4<<10)
-				*out = protocol.AppendResponse((*out)[:0], p.corr, resp)
-				releaseResponse(resp)
-				writeDeadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
-				_, err := c.Write(*out)
-				s.bufs.put(out)
-				if err != nil {
 					return
 				}
 			} else {
