@@ -267,11 +267,24 @@ func TestStaticMemberRestartNoRebalance(t *testing.T) {
 		}
 		return cl
 	}
-	a := newClient("member-a")
-	defer a.Close()
-	c := newClient("member-b")
 	adm := b.Admin()
 	ctx := brokertest.Context(t, 60*time.Second)
+	// member-a joins alone first so that it leads the group: the restarted
+	// member must be a follower. A restarted static leader may force a
+	// rebalance itself (franz-go does when its subscriptions are not yet
+	// loaded as it rejoins, KIP-814), which is the client's choice.
+	a := newClient("member-a")
+	defer a.Close()
+	waitFor(t, 30*time.Second, "member-a alone in a stable group", func() bool {
+		poll(a)
+		d, err := adm.DescribeGroups(ctx, "static-grp")
+		if err != nil {
+			return false
+		}
+		g := d["static-grp"]
+		return g.State == "Stable" && len(g.Members) == 1
+	})
+	c := newClient("member-b")
 	var before kadm.DescribedGroup
 	waitFor(t, 30*time.Second, "a stable group of two", func() bool {
 		poll(a)
