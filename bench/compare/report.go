@@ -6,23 +6,12 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/samsa-broker/samsa/internal/benchfmt"
 )
 
-// benchResult is the JSON line `samsa bench` prints (see internal/cli).
-type benchResult struct {
-	Workload      string  `json:"workload"`
-	Records       int64   `json:"records"`
-	Bytes         int64   `json:"bytes"`
-	Seconds       float64 `json:"seconds"`
-	RecordsPerSec float64 `json:"records_per_sec"`
-	MiBPerSec     float64 `json:"mib_per_sec"`
-	P50Ms         float64 `json:"p50_ms"`
-	P99Ms         float64 `json:"p99_ms"`
-	P999Ms        float64 `json:"p999_ms"`
-	MaxMs         float64 `json:"max_ms"`
-	Errors        int64   `json:"errors"`
-	FirstError    string  `json:"first_error,omitempty"`
-}
+// benchResult is the JSON line `samsa bench` prints on stdout.
+type benchResult = benchfmt.Result
 
 // runRecord is the outcome of one workload on one broker in one round.
 type runRecord struct {

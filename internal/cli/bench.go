@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/benchfmt"
 )
 
 // benchProgressInterval is how often the live progress line is redrawn.
@@ -45,23 +47,8 @@ func newBenchCommand(cfg *clientConfig) *cobra.Command {
 	return cmd
 }
 
-// benchResult is the JSON line a run prints on stdout. Latencies are in
-// milliseconds; what a latency measures depends on the workload (see
-// docs/benchmarks.md).
-type benchResult struct {
-	Workload      string  `json:"workload"`
-	Records       int64   `json:"records"`
-	Bytes         int64   `json:"bytes"`
-	Seconds       float64 `json:"seconds"`
-	RecordsPerSec float64 `json:"records_per_sec"`
-	MiBPerSec     float64 `json:"mib_per_sec"`
-	P50Ms         float64 `json:"p50_ms"`
-	P99Ms         float64 `json:"p99_ms"`
-	P999Ms        float64 `json:"p999_ms"`
-	MaxMs         float64 `json:"max_ms"`
-	Errors        int64   `json:"errors"`
-	FirstError    string  `json:"first_error,omitempty"`
-}
+// benchResult is the JSON line `samsa bench` prints on stdout.
+type benchResult = benchfmt.Result
 
 // benchMeter gathers the outcome of a run from many goroutines: counters
 // the progress line reads without locking, and the latency histogram.

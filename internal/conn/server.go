@@ -427,14 +427,7 @@ func (s *Server) writeReady(ctx context.Context, c net.Conn, out *readerOutput, 
 	}
 	var err error
 	if fa, ok := resp.(FrameAppender); ok {
-		out.framing, out.vec, err = fa.AppendFrame(out.framing[:0], out.vec[:0], p.corr)
-		if err == nil {
-			out.deadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
-			pieces := out.vec
-			_, err = pieces.WriteTo(c)
-		}
-		releaseResponse(resp)
-		clear(out.vec) // do not pin the released buffers
+		err = s.writeFrame(c, fa, p.corr, &out.framing, &out.vec, &out.deadline)
 	} else {
 		out.buf = protocol.AppendResponse(out.buf[:0], p.corr, resp)
 		releaseResponse(resp)
@@ -451,6 +444,21 @@ func (s *Server) writeReady(ctx context.Context, c net.Conn, out *readerOutput, 
 		return false
 	}
 	return true
+}
+
+// writeFrame writes a FrameAppender response with one vectored write and
+// releases it. framing and vec are the caller's reused buffers.
+func (s *Server) writeFrame(c net.Conn, fa FrameAppender, corr int32, framing *[]byte, vec *net.Buffers, wd *deadline) error {
+	var err error
+	*framing, *vec, err = fa.AppendFrame((*framing)[:0], (*vec)[:0], corr)
+	if err == nil {
+		wd.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+		pieces := *vec // WriteTo consumes its receiver
+		_, err = pieces.WriteTo(c)
+	}
+	releaseResponse(fa)
+	clear(*vec) // do not pin the released buffers
+	return err
 }
 
 // writeLoop writes the responses of the requests the reader queued, in
@@ -537,16 +545,7 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 				if len(buf) > 0 && !flush() {
 					return
 				}
-				var err error
-				framing, vec, err = fa.AppendFrame(framing[:0], vec[:0], p.corr)
-				if err == nil {
-					writeDeadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
-					pieces := vec
-					_, err = pieces.WriteTo(c)
-				}
-				releaseResponse(resp)
-				clear(vec) // do not pin the released buffers
-				if err != nil {
+				if err := s.writeFrame(c, fa, p.corr, &framing, &vec, &writeDeadline); err != nil {
 					if !isClosedOrTimeout(err) {
 						log.Warn("closing connection: write response", "err", err)
 					}
@@ -609,7 +608,7 @@ func (d *deadline) refresh(idle time.Duration, set func(time.Time) error) bool {
 }
 
 // releaseResponse returns a response's pooled buffers once it is encoded.
-func releaseResponse(resp kmsg.Response) {
+func releaseResponse(resp any) {
 	if r, ok := resp.(Releaser); ok {
 		r.Release()
 	}

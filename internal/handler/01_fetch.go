@@ -72,7 +72,6 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
 	var waiter *partition.Waiter
 	var scratch []*[]byte // pooled read buffers used by the current attempt
-	var data [][]byte     // record data of the current attempt, by splice marker
 	defer func() {
 		if waiter != nil {
 			for _, t := range targets {
@@ -83,13 +82,13 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 		}
 	}()
 	for {
-		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch, &data)
+		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch)
 		remaining := time.Until(deadline)
 		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
-			return &pooledFetch{FetchResponse: resp, data: data, bufs: scratch, pool: &h.readBufs}
+			return &pooledFetch{FetchResponse: resp, bufs: scratch, pool: &h.readBufs}
 		}
 		h.readBufs.putAll(scratch)
-		scratch, data = nil, data[:0]
+		scratch = nil
 		if waiter == nil {
 			waiter = partition.NewWaiter()
 			for _, t := range targets {
@@ -110,9 +109,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 }
 
 // fetchOnce reads every target once and builds the response.
-// The record data is not put in the response: each partition with data gets
-// a splice marker, and the data goes to *data (see protocol.AppendMarker).
-func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte, data *[][]byte) (*kmsg.FetchResponse, int, bool) {
+func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte) (*kmsg.FetchResponse, int, bool) {
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	iso := partition.Isolation(r.IsolationLevel)
 	maxBytes := int(r.MaxBytes)
@@ -183,8 +180,7 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 			// Only the very first batch of the response may exceed the
 			// limits; a later partition that does not fit waits its turn.
 			if total == 0 || n <= limit {
-				rp.RecordBatches = protocol.AppendMarker(nil, len(*data))
-				*data = append(*data, res.Records)
+				rp.RecordBatches = res.Records
 				total += n
 			}
 		}
@@ -217,45 +213,38 @@ const readLookahead = 8 << 10
 const maxPooledRead = 1 << 20
 
 // pooledFetch is a fetch response whose record data lives in pooled read
-// buffers, outside the response: the connection writer sends the encoded
-// response with the data spliced in (one vectored write, no copy of the
-// data) and gives the buffers back afterwards.
+// buffers. The connection writer sends it with the data spliced in (one
+// vectored write, no copy of the data) and gives the buffers back afterwards.
 type pooledFetch struct {
-	*kmsg.FetchResponse // with splice markers where the data goes
-	data                [][]byte
-	bufs                []*[]byte
-	pool                *bufferPool
+	*kmsg.FetchResponse
+	bufs []*[]byte
+	pool *bufferPool
 }
 
-// AppendFrame implements conn.FrameAppender.
+// AppendFrame implements conn.FrameAppender: while kmsg encodes the
+// response, each partition's records are swapped for a splice marker.
 func (f *pooledFetch) AppendFrame(framing []byte, vec net.Buffers, corr int32) ([]byte, net.Buffers, error) {
-	return protocol.AppendSplicedResponse(framing, vec, corr, f.FetchResponse, f.data)
+	var data [][]byte
+	f.eachRecords(func(records *[]byte) {
+		data = append(data, *records)
+		*records = protocol.AppendMarker(nil, len(data)-1)
+	})
+	framing, vec, err := protocol.AppendSplicedResponse(framing, vec, corr, f.FetchResponse, data)
+	i := 0
+	f.eachRecords(func(records *[]byte) {
+		*records = data[i]
+		i++
+	})
+	return framing, vec, err
 }
 
-// AppendTo encodes the response with its data copied in, for any path that
-// encodes it as a plain kmsg.Response (the markers must never be sent).
-func (f *pooledFetch) AppendTo(dst []byte) []byte {
-	f.swapData(true)
-	defer f.swapData(false)
-	return f.FetchResponse.AppendTo(dst)
-}
-
-// swapData puts the data in place of the markers (in) or back.
-func (f *pooledFetch) swapData(in bool) {
+// eachRecords calls fn with every non-empty records field, in encoding order.
+func (f *pooledFetch) eachRecords(fn func(records *[]byte)) {
 	for ti := range f.Topics {
 		parts := f.Topics[ti].Partitions
 		for pi := range parts {
-			rp := &parts[pi]
-			if in {
-				if i, ok := protocol.MarkerIndex(rp.RecordBatches); ok && i < len(f.data) {
-					rp.RecordBatches = f.data[i]
-				}
-				continue
-			}
-			for i, d := range f.data {
-				if len(d) > 0 && len(rp.RecordBatches) > 0 && &rp.RecordBatches[0] == &d[0] {
-					rp.RecordBatches = protocol.AppendMarker(nil, i)
-				}
+			if len(parts[pi].RecordBatches) > 0 {
+				fn(&parts[pi].RecordBatches)
 			}
 		}
 	}

@@ -36,14 +36,6 @@ func AppendMarker(dst []byte, i int) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(i))
 }
 
-// MarkerIndex reports whether b is a splice marker, and its index.
-func MarkerIndex(b []byte) (int, bool) {
-	if len(b) != markerSize || !bytes.Equal(b[:8], markerMagic[:]) {
-		return 0, false
-	}
-	return int(binary.BigEndian.Uint64(b[8:])), true
-}
-
 // AppendSplicedResponse frames resp as AppendResponse does, except that the
 // bytes field holding marker i (see AppendMarker; markers appear in encoding
 // order, numbered from 0) carries data[i]. The framing is appended to

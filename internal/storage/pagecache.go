@@ -89,12 +89,12 @@ func (c *PageCache) appended(s *segment, size int64, final bool) {
 	if c == nil {
 		return
 	}
-	cm, ok := s.log.(vfs.CacheManager)
-	if !ok {
-		return
-	}
 	n := size - s.writebackPos
 	if n <= 0 || (n < c.chunk && !final) {
+		return
+	}
+	cm, ok := s.log.(vfs.CacheManager)
+	if !ok {
 		return
 	}
 	off := s.writebackPos
@@ -163,18 +163,7 @@ func (c *PageCache) forget(s *segment) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	kept := c.chunks[:0]
-	for _, ch := range c.chunks {
-		if ch.seg == s {
-			c.cached -= ch.n
-			continue
-		}
-		kept = append(kept, ch)
-	}
-	clear(c.chunks[len(kept):])
-	c.chunks = kept
-	c.mu.Unlock()
+	c.forgetFrom(s, 0)
 	s.cacheMu.Lock()
 	s.cacheClosed = true
 	s.cacheMu.Unlock()
