@@ -11,7 +11,9 @@
 // has nothing left to write and a reply is ready at once, the reader writes
 // it itself: request/response clients (one request in flight, the common
 // case for metadata, heartbeats and synchronous produce) then cost no
-// goroutine handoff per request.
+// goroutine handoff per request. A deferred reply (a fetch long poll) is
+// written by the goroutine that finishes it, which is usually another
+// connection's, whose append completed it.
 package conn
 
 import (
@@ -50,13 +52,16 @@ type Reply struct {
 	Await func(ctx context.Context) kmsg.Response
 	// Close closes the connection after any response is written.
 	Close bool
-	// ReaderMayWait lets the connection's reader run Await itself when no
-	// earlier response is unwritten, instead of handing it to the writer:
-	// the connection then reads nothing more until it returns, as Kafka
-	// does with every request. For waits only the client's own request can
-	// end early (fetch long polls), where it saves a goroutine handoff per
-	// request; not for waits that pipelining must overlap (acks=all).
-	ReaderMayWait bool
+	// Defer, when set, starts a wait that ends on another goroutine: it is
+	// called once, in request order, and some goroutine later calls finish
+	// exactly once with the response (nil for none), possibly before Defer
+	// returns. When no earlier response is unwritten, finish writes the
+	// response itself on the goroutine that calls it, so a long poll
+	// completed by an append costs no wake-up of this connection's
+	// goroutines; the connection processes its next request only after
+	// that, as Kafka does. ctx ends when the connection closes or the
+	// server shuts down, and the wait must then finish promptly.
+	Defer func(ctx context.Context, finish func(kmsg.Response))
 }
 
 // Releaser is implemented by responses holding pooled buffers; Release is
@@ -336,6 +341,15 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 	br := bufio.NewReaderSize(c, 64<<10)
 	var readDeadline deadline
 	var out readerOutput // responses the reader writes itself
+	var parked *parkedResponse
+	defer func() {
+		// The deferred response must be written (or fail) before the
+		// connection's buffers go away.
+		if parked != nil {
+			parked.cancel()
+			<-parked.done
+		}
+	}()
 	for !s.isClosed() {
 		if readDeadline.refresh(s.cfg.IdleTimeout, c.SetReadDeadline) && s.isClosed() {
 			// Shutdown may have set its deadline just before ours.
@@ -359,19 +373,40 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			}
 			return
 		}
+		if parked != nil {
+			// As Kafka, a request is processed only once the response to
+			// the one before it is sent.
+			<-parked.done
+			failed := parked.failed
+			parked = nil
+			if failed {
+				s.releaseFrame(frame)
+				return
+			}
+		}
 		p, ok := s.decodeAndDispatch(ctx, sess, frame, log)
 		if !ok {
 			s.releaseFrame(frame)
 			return
 		}
-		if (p.reply.Await == nil || p.reply.ReaderMayWait) && unwritten.Load() == 0 {
-			// The writer is idle and the response is ready, or may be
-			// waited for here (as Kafka does with one request in progress
-			// per connection): write it here.
-			if !s.writeReady(ctx, c, &out, p, log) || p.reply.Close {
-				return
+		if unwritten.Load() == 0 {
+			switch {
+			case p.reply.Defer != nil:
+				// Whoever finishes it writes the response; meanwhile
+				// this goroutine waits for the next request.
+				parked = s.park(ctx, c, &out, p, log)
+				if p.reply.Close {
+					return
+				}
+				continue
+			case p.reply.Await == nil:
+				// The writer is idle and the response is ready: write it
+				// here.
+				if !s.writeReady(ctx, c, &out, p, log) || p.reply.Close {
+					return
+				}
+				continue
 			}
-			continue
 		}
 		// Once dispatched, a request is always handed to the writer (its
 		// side effects, such as an append, have happened), unless the
@@ -534,11 +569,15 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 		// current lets the deferred cleanup release it if we fail first.
 		current = p.frame
 		resp := p.reply.Response
-		if p.reply.Await != nil {
+		if p.reply.Await != nil || p.reply.Defer != nil {
 			if len(buf) > 0 && !flush() {
 				return
 			}
-			resp = p.reply.Await(ctx)
+			if p.reply.Await != nil {
+				resp = p.reply.Await(ctx)
+			} else {
+				resp = awaitDeferred(ctx, p.reply.Defer)
+			}
 		}
 		if resp != nil {
 			if fa, ok := resp.(FrameAppender); ok {

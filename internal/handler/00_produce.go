@@ -49,6 +49,9 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 	}
 	failed := false
 	var waits []produceWait
+	// Waiting fetches are completed once the whole request is appended.
+	var notes partition.Notifications
+	defer notes.Flush()
 	for _, rt := range r.Topics {
 		topic := kmsg.NewProduceResponseTopic()
 		topic.Topic = rt.Topic
@@ -76,7 +79,7 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 				pr.ErrorCode = kerr.UnsupportedForMessageFormat.Code
 				continue
 			}
-			res, err := p.Append(rp.Records)
+			res, err := p.AppendCollecting(rp.Records, &notes)
 			if err != nil {
 				failed = true
 				pr.ErrorCode = errorCode(err)

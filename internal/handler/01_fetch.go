@@ -4,8 +4,9 @@ package handler
 //
 // Behavior:
 // * Long poll: when fewer than MinBytes are available the request waits up
-//   to MaxWaitMillis, woken by appends to any partition it reads (no timers
-//   polling the log)
+//   to MaxWaitMillis, without a goroutine: appends to any partition it reads
+//   notify it, and the appending goroutine answers it once enough bytes may
+//   be there (no timers polling the log)
 // * A fetch from inside a batch returns that whole batch; clients skip the
 //   records before their offset
 // * The first batch of the response is returned even when larger than
@@ -28,6 +29,8 @@ package handler
 import (
 	"context"
 	"net"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -45,11 +48,7 @@ func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return respond(resp)
 	}
-	reply := await(func(ctx context.Context) kmsg.Response {
-		return h.fetch(ctx, r)
-	})
-	reply.ReaderMayWait = true
-	return reply
+	return conn.Reply{Defer: h.newFetchOp(r).start}
 }
 
 // fetchTarget is one partition named in a fetch request.
@@ -59,57 +58,196 @@ type fetchTarget struct {
 	part  *partition.Partition // nil when unknown
 }
 
-func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response {
-	var targets []fetchTarget
+// fetchOp is one fetch request, from its first read until its response. A
+// fetch that finds too little data waits without a goroutine of its own,
+// as Kafka's delayed fetches do: the partitions it reads notify it of
+// appends, and the goroutine that appended the missing bytes (or whose
+// timer or cancellation ended the wait) reads again and finishes the
+// response. Its state machine lets exactly one goroutine read at a time and
+// makes sure no notification is lost while one does.
+type fetchOp struct {
+	h        *Handler
+	r        *kmsg.FetchRequest
+	targets  []fetchTarget
+	seen     []int64 // each target's high watermark at the last read
+	deadline time.Time
+	finish   func(kmsg.Response)
+
+	// Set up by start while it holds the running state; read by the
+	// goroutine that completes the fetch, which holds it then.
+	waiter  *partition.Waiter
+	timer   *time.Timer
+	stopCtx func() bool
+
+	state atomic.Int32
+	final atomic.Bool // the wait is over: answer with what there is
+	// found is what the last read found; arrived counts the bytes appended
+	// since it started. Their sum over-estimates what a read finds now,
+	// never under-estimates it, so the fetch reads again only when it may
+	// be able to answer (Kafka estimates from log positions the same way).
+	found   atomic.Int64
+	arrived atomic.Int64
+}
+
+// fetchOp states.
+const (
+	fetchWaiting int32 = iota // waiting for data, its deadline or cancellation
+	fetchRunning              // one goroutine is reading
+	fetchRerun                // and must read again when done: more data came
+	fetchDone                 // answered
+)
+
+func (h *Handler) newFetchOp(r *kmsg.FetchRequest) *fetchOp {
+	op := &fetchOp{h: h, r: r,
+		deadline: time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)}
 	for ti := range r.Topics {
 		rt := &r.Topics[ti]
 		for pi := range rt.Partitions {
 			rp := &rt.Partitions[pi]
 			p, _ := h.catalog.Partition(rt.Topic, rp.Partition)
-			targets = append(targets, fetchTarget{topic: rt.Topic, req: rp, part: p})
+			op.targets = append(op.targets, fetchTarget{topic: rt.Topic, req: rp, part: p})
 		}
 	}
-	deadline := time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)
-	var waiter *partition.Waiter
-	var scratch []*[]byte // pooled read buffers used by the current attempt
-	defer func() {
-		if waiter != nil {
-			for _, t := range targets {
-				if t.part != nil {
-					t.part.Unwatch(waiter)
-				}
-			}
+	op.seen = make([]int64, len(op.targets))
+	return op
+}
+
+// start reads once and answers, or registers the wait and returns.
+func (op *fetchOp) start(ctx context.Context, finish func(kmsg.Response)) {
+	op.finish = finish
+	op.state.Store(fetchRunning)
+	if ctx.Err() != nil {
+		op.final.Store(true)
+	}
+	if op.read() {
+		return
+	}
+	op.waiter = partition.NewWaiter(op.notify)
+	moved := false
+	for i, t := range op.targets {
+		if t.part != nil && t.part.Watch(op.waiter, op.seen[i]) {
+			moved = true // appended to since the read: no notification for that
 		}
-	}()
+	}
+	op.timer = time.AfterFunc(time.Until(op.deadline), op.expire)
+	op.stopCtx = context.AfterFunc(ctx, op.expire)
+	if moved {
+		op.state.CompareAndSwap(fetchRunning, fetchRerun)
+	}
+	op.run(false)
+}
+
+// notify is the partitions' callback: appended bytes are now readable.
+func (op *fetchOp) notify(appended int) {
+	if appended >= 0 {
+		total := op.arrived.Add(int64(appended))
+		if op.found.Load()+total < int64(op.r.MinBytes) {
+			return
+		}
+	}
+	op.poke()
+}
+
+// expire ends the wait: the deadline passed or the connection is closing.
+func (op *fetchOp) expire() {
+	op.final.Store(true)
+	op.poke()
+}
+
+// poke makes the fetch read again: here if no goroutine is reading,
+// otherwise by the one that is, once it is done.
+func (op *fetchOp) poke() {
 	for {
-		resp, bytes, hasError := h.fetchOnce(r, targets, &scratch)
-		remaining := time.Until(deadline)
-		if bytes >= int(r.MinBytes) || hasError || remaining <= 0 || ctx.Err() != nil {
-			return &pooledFetch{FetchResponse: resp, bufs: scratch, pool: &h.readBufs}
-		}
-		h.readBufs.putAll(scratch)
-		scratch = nil
-		if waiter == nil {
-			waiter = partition.NewWaiter()
-			for _, t := range targets {
-				if t.part != nil {
-					t.part.Watch(waiter, t.req.FetchOffset)
-				}
+		switch op.state.Load() {
+		case fetchDone, fetchRerun:
+			return
+		case fetchRunning:
+			if op.state.CompareAndSwap(fetchRunning, fetchRerun) {
+				return
 			}
-			// Watch wakes at once if data arrived since fetchOnce.
+		case fetchWaiting:
+			if op.state.CompareAndSwap(fetchWaiting, fetchRunning) {
+				op.run(true)
+				return
+			}
 		}
-		timer := time.NewTimer(remaining)
-		select {
-		case <-waiter.C:
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop()
 	}
 }
 
-// fetchOnce reads every target once and builds the response.
-func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch *[]*[]byte) (*kmsg.FetchResponse, int, bool) {
+// run holds the running state: it reads (first, when readFirst) until the
+// fetch is answered or it can go back to waiting without missing anything.
+func (op *fetchOp) run(readFirst bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			// Do not take down the goroutine that notified us (another
+			// connection's): the fetch's own connection closes instead.
+			op.h.log.Error("panic in a waiting fetch", "panic", r, "stack", string(debug.Stack()))
+			op.state.Store(fetchDone)
+			op.cleanup()
+			op.finish(nil)
+		}
+	}()
+	if readFirst && op.read() {
+		return
+	}
+	for {
+		if op.state.CompareAndSwap(fetchRunning, fetchWaiting) {
+			// A notification may have counted its bytes against an older
+			// found; check the estimate once more now that it is current.
+			if !op.final.Load() && op.found.Load()+op.arrived.Load() < int64(op.r.MinBytes) {
+				return
+			}
+			if !op.state.CompareAndSwap(fetchWaiting, fetchRunning) {
+				return // someone else took over
+			}
+		} else {
+			op.state.Store(fetchRunning) // was fetchRerun
+		}
+		if op.read() {
+			return
+		}
+	}
+}
+
+// read reads every partition once and answers when it found enough, hit an
+// error or the wait is over. It reports whether the fetch is answered.
+func (op *fetchOp) read() bool {
+	op.arrived.Store(0)
+	final := op.final.Load() || !time.Now().Before(op.deadline)
+	var bufs []*[]byte
+	resp, n, hasError := op.h.fetchOnce(op.r, op.targets, op.seen, &bufs)
+	if n >= int(op.r.MinBytes) || hasError || final {
+		op.state.Store(fetchDone)
+		op.cleanup()
+		op.finish(&pooledFetch{FetchResponse: resp, bufs: bufs, pool: &op.h.readBufs})
+		return true
+	}
+	op.h.readBufs.putAll(bufs)
+	op.found.Store(int64(n))
+	return false
+}
+
+// cleanup ends the wait's registrations once the fetch is answered.
+func (op *fetchOp) cleanup() {
+	if op.waiter != nil {
+		for _, t := range op.targets {
+			if t.part != nil {
+				t.part.Unwatch(op.waiter)
+			}
+		}
+	}
+	if op.timer != nil {
+		op.timer.Stop()
+	}
+	if op.stopCtx != nil {
+		op.stopCtx()
+	}
+}
+
+// fetchOnce reads every target once and builds the response. It records
+// each target's high watermark in seen and the pooled read buffers the
+// response uses in scratch.
+func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, seen []int64, scratch *[]*[]byte) (*kmsg.FetchResponse, int, bool) {
 	resp := r.ResponseKind().(*kmsg.FetchResponse)
 	iso := partition.Isolation(r.IsolationLevel)
 	maxBytes := int(r.MaxBytes)
@@ -124,7 +262,8 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 	total := 0
 	hasError := false
 	var topic *kmsg.FetchResponseTopic
-	for _, t := range targets {
+	for i, t := range targets {
+		seen[i] = -1
 		if topic == nil || topic.Topic != t.topic {
 			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
 			topic = &resp.Topics[len(resp.Topics)-1]
@@ -173,6 +312,7 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, scratch
 			res.HighWatermark, res.LastStableOffset, res.LogStartOffset = t.part.Offsets()
 		}
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = res.HighWatermark, res.LastStableOffset, res.LogStartOffset
+		seen[i] = res.HighWatermark
 		if err != nil {
 			rp.ErrorCode = errorCode(err)
 			hasError = true

@@ -187,6 +187,14 @@ type AppendResult struct {
 // exactly one batch). On success the data is in the log but may not yet be
 // visible: call WaitVisible before acknowledging with acks=all.
 func (p *Partition) Append(records []byte) (AppendResult, error) {
+	return p.AppendCollecting(records, nil)
+}
+
+// AppendCollecting is Append, except that the waiters it concerns are added
+// to notes instead of being notified before it returns (when notes is not
+// nil); the caller flushes notes once all its appends are done, so that a
+// waiting fetch sees every partition of a produce request at once.
+func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (AppendResult, error) {
 	if p.closed.Load() {
 		return AppendResult{}, ErrClosed
 	}
@@ -223,7 +231,21 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		}
 		headers[i] = h
 	}
-	res := AppendResult{BaseOffset: -1, LogAppendTime: -1}
+	res, appended, end, err := p.appendLocked(batches, headers, cfg)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	if appended > 0 && cfg.Fsync != FsyncAlways {
+		// Outside appendMu: waiters may complete fetches right here.
+		p.advanceHighWatermark(end, appended, notes)
+	}
+	return res, nil
+}
+
+// appendLocked appends validated batches under appendMu. It returns the
+// bytes it wrote and the log end offset after them.
+func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg *Config) (res AppendResult, appended int, end int64, err error) {
+	res = AppendResult{BaseOffset: -1, LogAppendTime: -1}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	now := time.Now().UnixMilli()
@@ -231,7 +253,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		h := headers[i]
 		orig, dup, err := p.producers.Check(h)
 		if err != nil {
-			return AppendResult{}, err
+			return AppendResult{}, 0, 0, err
 		}
 		if dup {
 			if res.BaseOffset < 0 {
@@ -251,7 +273,7 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 		}
 		base, err := p.log.Append(b, p.epoch.Load())
 		if err != nil {
-			return AppendResult{}, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+			return AppendResult{}, 0, 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
 		// Batches appended here are neither transactional nor control
 		// batches, so they neither open nor end a transaction: the first
@@ -262,12 +284,10 @@ func (p *Partition) Append(records []byte) (AppendResult, error) {
 			res.BaseOffset = base
 		}
 		res.LastOffset = base + int64(h.LastOffsetDelta)
+		appended += len(b)
 	}
 	res.LogStartOffset = p.log.StartOffset()
-	if cfg.Fsync != FsyncAlways {
-		p.advanceHighWatermark(p.log.EndOffset())
-	}
-	return res, nil
+	return res, appended, p.log.EndOffset(), nil
 }
 
 // AppendInternal appends a batch built by the broker itself (internal topics,
@@ -281,15 +301,17 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 		return 0, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 	}
 	p.appendMu.Lock()
-	defer p.appendMu.Unlock()
 	base, err := p.log.Append(batch, p.epoch.Load())
 	if err != nil {
+		p.appendMu.Unlock()
 		return 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 	}
 	p.producers.Update(h, base)
 	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
+	end := p.log.EndOffset()
+	p.appendMu.Unlock()
 	if p.cfg.Load().Fsync != FsyncAlways {
-		p.advanceHighWatermark(p.log.EndOffset())
+		p.advanceHighWatermark(end, len(batch), nil)
 	}
 	return base, nil
 }
@@ -317,19 +339,32 @@ func (p *Partition) Sync() error {
 	if err := p.log.Sync(); err != nil {
 		return fmt.Errorf("%w: sync %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 	}
-	p.advanceHighWatermark(p.log.SyncedOffset())
+	p.advanceHighWatermark(p.log.SyncedOffset(), unknownBytes, nil)
 	return nil
 }
 
-func (p *Partition) advanceHighWatermark(to int64) {
+// advanceHighWatermark makes offsets before to visible and tells the
+// waiters, outside hwmMu, that about appended more bytes are readable: at
+// once, or through notes when it is not nil.
+func (p *Partition) advanceHighWatermark(to int64, appended int, notes *Notifications) {
 	p.hwmMu.Lock()
-	if to > p.highWatermark.Load() {
-		p.highWatermark.Store(to)
-		for w := range p.waiters {
-			w.wake()
-		}
+	if to <= p.highWatermark.Load() {
+		p.hwmMu.Unlock()
+		return
 	}
+	p.highWatermark.Store(to)
+	if notes != nil {
+		for w := range p.waiters {
+			notes.add(w, appended)
+		}
+		p.hwmMu.Unlock()
+		return
+	}
+	waiters := p.waiterList()
 	p.hwmMu.Unlock()
+	for _, w := range waiters {
+		w.notify(appended)
+	}
 }
 
 // Isolation selects what a read may return.
@@ -447,16 +482,18 @@ func (p *Partition) Close() error {
 		return nil
 	}
 	p.appendMu.Lock()
-	defer p.appendMu.Unlock()
 	snapErr := p.writeSnapshotLocked()
-	if err := p.log.Close(); err != nil {
+	err := p.log.Close()
+	p.appendMu.Unlock()
+	if err != nil {
 		return err
 	}
 	p.hwmMu.Lock()
-	for w := range p.waiters {
-		w.wake()
-	}
+	waiters := p.waiterList()
 	p.hwmMu.Unlock()
+	for _, w := range waiters {
+		w.notify(unknownBytes)
+	}
 	return snapErr
 }
 

@@ -157,33 +157,74 @@ func TestFsyncAlwaysHidesUnsyncedData(t *testing.T) {
 	}
 }
 
-func TestWaiterWokenByAppend(t *testing.T) {
+func TestWaiterNotifiedByAppend(t *testing.T) {
 	p := open(t, vfs.NewMem(), FsyncNever)
 	defer p.Close()
-	w := NewWaiter()
-	p.Watch(w, 0)
+	notified := make(chan int, 4)
+	w := NewWaiter(func(n int) { notified <- n })
+	if p.Watch(w, 0) {
+		t.Fatal("watch of an empty partition reports data")
+	}
 	defer p.Unwatch(w)
 	select {
-	case <-w.C:
-		t.Fatal("woken before any append")
+	case n := <-notified:
+		t.Fatalf("notified (%d bytes) before any append", n)
 	default:
 	}
+	b := batch(-1, -1, -1, "a")
+	if _, err := p.Append(b); err != nil {
+		t.Fatal(err)
+	}
+	// Notify runs on the appending goroutine, before Append returns.
+	select {
+	case n := <-notified:
+		if n != len(b) {
+			t.Fatalf("notified of %d bytes, want %d", n, len(b))
+		}
+	default:
+		t.Fatal("not notified by the append")
+	}
+	// Registering at an offset already below the high watermark says so.
+	if !p.Watch(NewWaiter(func(int) {}), 0) {
+		t.Fatal("watch below the high watermark did not report data")
+	}
+	p.Unwatch(w)
+	if _, err := p.Append(batch(-1, -1, -1, "b")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-notified:
+		t.Fatalf("notified (%d bytes) after Unwatch", n)
+	default:
+	}
+}
+
+// Under FsyncAlways data becomes readable at the sync, by an amount the
+// waiter is not told; closing the partition notifies too.
+func TestWaiterNotifiedBySyncAndClose(t *testing.T) {
+	p := open(t, vfs.NewMem(), FsyncAlways)
+	notified := make(chan int, 4)
+	w := NewWaiter(func(n int) { notified <- n })
+	p.Watch(w, 0)
 	if _, err := p.Append(batch(-1, -1, -1, "a")); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-w.C:
-	case <-time.After(5 * time.Second):
-		t.Fatal("not woken by append")
-	}
-	// Registering at an offset already below the HWM wakes at once.
-	w2 := NewWaiter()
-	p.Watch(w2, 0)
-	defer p.Unwatch(w2)
-	select {
-	case <-w2.C:
+	case n := <-notified:
+		t.Fatalf("notified (%d bytes) before the data is durable", n)
 	default:
-		t.Fatal("watch below the high watermark did not wake")
+	}
+	if err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-notified; n >= 0 {
+		t.Fatalf("sync notified %d bytes, want unknown (negative)", n)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-notified; n >= 0 {
+		t.Fatalf("close notified %d bytes, want unknown (negative)", n)
 	}
 }
 
@@ -210,5 +251,41 @@ func TestDiskFull(t *testing.T) {
 	batches, _ := record.Split(r.Records)
 	if len(batches) != 1 {
 		t.Fatalf("read %d batches, want only the one stored before the disk filled", len(batches))
+	}
+}
+
+// AppendCollecting defers notifications to Flush, one per waiter, with the
+// bytes of every append it saw.
+func TestAppendCollectingDefersNotifications(t *testing.T) {
+	mem := vfs.NewMem()
+	a := open(t, mem, FsyncNever)
+	defer a.Close()
+	b, err := Open(mem, "/data/t-1", "t", 1, testConfig(FsyncNever), discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var got []int
+	w := NewWaiter(func(n int) { got = append(got, n) })
+	a.Watch(w, 0)
+	b.Watch(w, 0)
+	var notes Notifications
+	b1, b2 := batch(-1, -1, -1, "one"), batch(-1, -1, -1, "two")
+	if _, err := a.AppendCollecting(b1, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AppendCollecting(b2, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("notified %v before Flush", got)
+	}
+	notes.Flush()
+	if len(got) != 1 || got[0] != len(b1)+len(b2) {
+		t.Fatalf("notified %v, want one notification of %d bytes", got, len(b1)+len(b2))
+	}
+	notes.Flush()
+	if len(got) != 1 {
+		t.Fatalf("a second Flush notified again: %v", got)
 	}
 }
