@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,68 +58,6 @@ func fetchRecords(t *testing.T, body []byte) []byte {
 	return p.RecordBatches
 }
 
-func TestStalledConsumerDoesNotBlockProducer(t *testing.T) {
-	b := brokertest.Start(t, nil)
-	createTopic(t, b.Admin(), "stall", 1, nil)
-	// A consumer with a tiny receive buffer that does not read: the
-	// broker's send buffer fills long before its response is written.
-	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		if err != nil {
-			return err
-		}
-		return serr
-	}}
-	c, err := d.Dial("tcp", b.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	consumer := &rawConn{t: t, c: c}
-	// It waits for more than the broker's send buffer holds (4 MiB at
-	// most), so the append that completes it cannot write it all at once.
-	consumer.send(consumer.frame(longPollFetch("stall", 20*time.Second, 6<<20, 16<<20)))
-	time.Sleep(200 * time.Millisecond) // let the fetch start waiting
-
-	producer := dial(t, b.Addr)
-	big := bytes.Repeat([]byte("x"), 900<<10)
-	var sent [][]byte
-	for range 8 {
-		sent = append(sent, plainBatch(big))
-	}
-	for i, batch := range sent {
-		start := time.Now()
-		if p := produceResult(t, producer.roundTrip(produceRequest("stall", batch))); p.ErrorCode != 0 {
-			t.Fatalf("produce %d: error code %d", i, p.ErrorCode)
-		}
-		if el := time.Since(start); el > 5*time.Second {
-			t.Fatalf("produce %d took %v: the stalled consumer held up the producer", i, el)
-		}
-	}
-	// The consumer now reads its response: complete, in one piece.
-	body, corr, err := consumer.readFrame()
-	if err != nil {
-		t.Fatalf("read the fetch response: %v", err)
-	}
-	if corr != consumer.corr {
-		t.Fatalf("correlation id %d, want %d", corr, consumer.corr)
-	}
-	batches, err := record.Split(fetchRecords(t, body))
-	if err != nil || len(batches) < 7 {
-		t.Fatalf("fetched %d batches, err %v; want the 7 that reach MinBytes", len(batches), err)
-	}
-	// The base offset and leader epoch are stamped at append; the rest,
-	// from the CRC on, is what was sent.
-	for i, got := range batches {
-		if !bytes.Equal(got[17:], sent[i][17:]) {
-			t.Fatalf("fetched batch %d differs from the one produced", i)
-		}
-	}
-}
-
 func TestLongPollHonoursMinBytes(t *testing.T) {
 	b := brokertest.Start(t, nil)
 	createTopic(t, b.Admin(), "minbytes", 1, nil)
@@ -166,7 +102,18 @@ func TestConnectionClosedWhileFetchWaits(t *testing.T) {
 		rc.send(rc.frame(longPollFetch("gone", 30*time.Second, 1, 1<<20)))
 		rc.c.Close()
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Each closed connection's fetch stops waiting at once, not when its
+	// 30 s MaxWait ends: its registration with the partition goes.
+	part, ok := b.B.Catalog().Partition("gone", 0)
+	if !ok {
+		t.Fatal("partition gone-0 not found")
+	}
+	for deadline := time.Now().Add(5 * time.Second); part.Watchers() > 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d fetches still wait 5 s after their connections closed", part.Watchers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	producer := dial(t, b.Addr)
 	if p := produceResult(t, producer.roundTrip(produceRequest("gone", plainBatch([]byte("after"))))); p.ErrorCode != 0 {
 		t.Fatalf("produce: error code %d", p.ErrorCode)
@@ -212,6 +159,26 @@ func TestWaitingFetchSeesWholeProduceRequest(t *testing.T) {
 	for _, p := range resp.Topics[0].Partitions {
 		if len(p.RecordBatches) == 0 {
 			t.Fatalf("partition %d came back empty: the fetch was answered mid-request", p.Partition)
+		}
+	}
+}
+
+// A consumer that only long-polls has every response written by the
+// goroutine that ends the wait, never by its connection's reader. Those
+// writes must keep the connection's write deadline fresh, or the broker
+// drops the consumer once connections.max.idle.ms has passed since the
+// reader last wrote.
+func TestLongPollsOutliveIdleTimeout(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"connections.max.idle.ms": "500"})
+	createTopic(t, b.Admin(), "idle", 1, nil)
+	rc := dial(t, b.Addr)
+	// Written by the reader: this sets a write deadline.
+	rc.roundTrip(kmsg.NewPtrApiVersionsRequest())
+	// The timeout plus the deadline's slack is 1.5 s; poll well past it.
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+		rc.send(rc.frame(longPollFetch("idle", 100*time.Millisecond, 1, 1<<20)))
+		if _, _, err := rc.readFrame(); err != nil {
+			t.Fatalf("long poll after %v: %v", time.Since(end.Add(-3*time.Second)), err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -28,13 +29,22 @@ func (s *Server) park(ctx context.Context, c net.Conn, out *readerOutput, p pend
 	waitCtx, cancel := context.WithCancel(ctx)
 	pr := &parkedResponse{done: make(chan struct{}), cancel: cancel}
 	var finished atomic.Bool
-	p.reply.Defer(waitCtx, func(resp kmsg.Response) {
+	finish := func(resp kmsg.Response) {
 		if finished.Swap(true) {
 			log.Error("deferred response finished twice; ignoring the second", "correlation_id", p.corr)
 			return
 		}
 		s.writeParked(c, out, p, resp, pr, log)
-	})
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// Whatever Defer left undone, the frame and the reader's
+			// wait must still end: answer by closing the connection.
+			log.Error("panic while starting a deferred response; closing connection", "panic", r, "stack", string(debug.Stack()))
+			finish(Abort)
+		}
+	}()
+	p.reply.Defer(waitCtx, finish)
 	return pr
 }
 
@@ -53,24 +63,32 @@ func (s *Server) writeParked(c net.Conn, out *readerOutput, p pending, resp kmsg
 		}
 		s.releaseFrame(p.frame)
 		if err != nil {
-			pr.failed = true
-			if !isClosedOrTimeout(err) {
+			c.Close()
+			pr.failed = true // before done: the reader reads it after
+			if !isClosedOrTimeout(err) && !errors.Is(err, errAborted) {
 				log.Debug("closing connection: write response", "err", err)
 			}
 		}
 		pr.cancel()
 		close(pr.done)
 	}
-	defer func() {
+	// recoverPanic keeps a panic from taking down the calling goroutine,
+	// which may serve another connection: this one closes instead.
+	recoverPanic := func() {
 		if r := recover(); r != nil {
-			log.Error("panic while encoding a deferred response; closing connection", "panic", r, "stack", string(debug.Stack()))
-			c.Close()
-			if !completed {
-				complete(nil)
-				pr.failed = true
+			log.Error("panic while writing a deferred response; closing connection", "panic", r, "stack", string(debug.Stack()))
+			if completed {
+				c.Close()
+			} else {
+				complete(errAborted)
 			}
 		}
-	}()
+	}
+	defer recoverPanic()
+	if resp == Abort {
+		complete(errAborted)
+		return
+	}
 	if resp == nil {
 		complete(nil)
 		return
@@ -88,11 +106,15 @@ func (s *Server) writeParked(c net.Conn, out *readerOutput, p pending, resp kmsg
 	} else {
 		out.buf = protocol.AppendResponse(out.buf[:0], p.corr, resp)
 		releaseResponse(resp)
-		if cap(out.buf) > 4<<20 {
-			defer func() { out.buf = nil }() // do not pin a huge buffer per idle connection
-		}
 		pieces = net.Buffers{out.buf}
+		if cap(out.buf) > 4<<20 {
+			out.buf = nil // do not pin a huge buffer per idle connection
+		}
 	}
+	// Without a fresh deadline the write fails once the connection has
+	// been idle for longer than the idle timeout (a consumer that only
+	// long-polls never gets a response written by the reader).
+	out.deadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
 	rest, err := writeNonBlocking(c, pieces)
 	if err != nil || len(rest) == 0 {
 		complete(err)
@@ -101,7 +123,7 @@ func (s *Server) writeParked(c net.Conn, out *readerOutput, p pending, resp kmsg
 	// The client is not reading fast enough: finish the write on a
 	// goroutine of its own rather than block the caller.
 	go func() {
-		out.deadline.refresh(s.cfg.IdleTimeout, c.SetWriteDeadline)
+		defer recoverPanic()
 		_, err := rest.WriteTo(c)
 		complete(err)
 	}()
@@ -109,16 +131,34 @@ func (s *Server) writeParked(c net.Conn, out *readerOutput, p pending, resp kmsg
 
 // awaitDeferred runs a deferred response on the calling goroutine (the
 // connection's writer, when earlier responses are still unwritten).
-func awaitDeferred(ctx context.Context, start func(context.Context, func(kmsg.Response))) kmsg.Response {
+func awaitDeferred(ctx context.Context, start func(context.Context, func(kmsg.Response)), log *slog.Logger) kmsg.Response {
 	ch := make(chan kmsg.Response, 1)
 	var finished atomic.Bool
-	start(ctx, func(resp kmsg.Response) {
+	finish := func(resp kmsg.Response) {
 		if !finished.Swap(true) {
 			ch <- resp
 		}
-	})
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("panic while starting a deferred response", "panic", r, "stack", string(debug.Stack()))
+				finish(Abort)
+			}
+		}()
+		start(ctx, finish)
+	}()
 	return <-ch
 }
+
+// Abort, given to a deferred response's finish, closes the connection
+// instead of answering (the request could not be served, say after a panic).
+var Abort kmsg.Response = abortResponse{}
+
+// abortResponse only marks Abort; it is never encoded.
+type abortResponse struct{ kmsg.Response }
+
+var errAborted = errors.New("deferred response aborted")
 
 // consume drops the first n bytes of b.
 func consume(b net.Buffers, n int) net.Buffers {

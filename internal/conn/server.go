@@ -54,13 +54,14 @@ type Reply struct {
 	Close bool
 	// Defer, when set, starts a wait that ends on another goroutine: it is
 	// called once, in request order, and some goroutine later calls finish
-	// exactly once with the response (nil for none), possibly before Defer
-	// returns. When no earlier response is unwritten, finish writes the
-	// response itself on the goroutine that calls it, so a long poll
-	// completed by an append costs no wake-up of this connection's
-	// goroutines; the connection processes its next request only after
-	// that, as Kafka does. ctx ends when the connection closes or the
-	// server shuts down, and the wait must then finish promptly.
+	// exactly once with the response (nil for none, Abort to close the
+	// connection instead), possibly before Defer returns. When no earlier
+	// response is unwritten, finish writes the response itself on the
+	// goroutine that calls it, so a long poll completed by an append costs
+	// no wake-up of this connection's goroutines; the connection processes
+	// its next request only after that, as Kafka does. ctx ends when the
+	// connection closes or the server shuts down, and the wait must then
+	// finish promptly.
 	Defer func(ctx context.Context, finish func(kmsg.Response))
 }
 
@@ -576,7 +577,12 @@ func (s *Server) writeLoop(ctx context.Context, c net.Conn, queue <-chan pending
 			if p.reply.Await != nil {
 				resp = p.reply.Await(ctx)
 			} else {
-				resp = awaitDeferred(ctx, p.reply.Defer)
+				resp = awaitDeferred(ctx, p.reply.Defer, log)
+				if resp == Abort {
+					log.Warn("closing connection: deferred response aborted", "correlation_id", p.corr)
+					c.Close()
+					return
+				}
 			}
 		}
 		if resp != nil {

@@ -79,8 +79,9 @@ type fetchOp struct {
 	timer   *time.Timer
 	stopCtx func() bool
 
-	state atomic.Int32
-	final atomic.Bool // the wait is over: answer with what there is
+	state    atomic.Int32
+	answered atomic.Bool
+	final    atomic.Bool // the wait is over: answer with what there is
 	// found is what the last read found; arrived counts the bytes appended
 	// since it started. Their sum over-estimates what a read finds now,
 	// never under-estimates it, so the fetch reads again only when it may
@@ -115,6 +116,7 @@ func (h *Handler) newFetchOp(r *kmsg.FetchRequest) *fetchOp {
 // start reads once and answers, or registers the wait and returns.
 func (op *fetchOp) start(ctx context.Context, finish func(kmsg.Response)) {
 	op.finish = finish
+	defer op.recoverPanic()
 	op.state.Store(fetchRunning)
 	if ctx.Err() != nil {
 		op.final.Store(true)
@@ -177,16 +179,7 @@ func (op *fetchOp) poke() {
 // run holds the running state: it reads (first, when readFirst) until the
 // fetch is answered or it can go back to waiting without missing anything.
 func (op *fetchOp) run(readFirst bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			// Do not take down the goroutine that notified us (another
-			// connection's): the fetch's own connection closes instead.
-			op.h.log.Error("panic in a waiting fetch", "panic", r, "stack", string(debug.Stack()))
-			op.state.Store(fetchDone)
-			op.cleanup()
-			op.finish(nil)
-		}
-	}()
+	defer op.recoverPanic()
 	if readFirst && op.read() {
 		return
 	}
@@ -219,12 +212,36 @@ func (op *fetchOp) read() bool {
 	if n >= int(op.r.MinBytes) || hasError || final {
 		op.state.Store(fetchDone)
 		op.cleanup()
-		op.finish(&pooledFetch{FetchResponse: resp, bufs: bufs, pool: &op.h.readBufs})
+		op.answer(&pooledFetch{FetchResponse: resp, bufs: bufs, pool: &op.h.readBufs})
 		return true
 	}
 	op.h.readBufs.putAll(bufs)
 	op.found.Store(int64(n))
 	return false
+}
+
+// answer finishes the fetch with resp, once.
+func (op *fetchOp) answer(resp kmsg.Response) {
+	if !op.answered.Swap(true) {
+		op.finish(resp)
+	}
+}
+
+// recoverPanic keeps a panic in the fetch from taking down the goroutine
+// running it, which may be another connection's (its append notified us):
+// the fetch's own connection closes instead.
+func (op *fetchOp) recoverPanic() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	op.h.log.Error("panic in fetch; closing its connection", "panic", r, "stack", string(debug.Stack()))
+	op.state.Store(fetchDone)
+	func() {
+		defer func() { _ = recover() }() // the answer matters more
+		op.cleanup()
+	}()
+	op.answer(conn.Abort)
 }
 
 // cleanup ends the wait's registrations once the fetch is answered.

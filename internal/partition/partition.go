@@ -90,7 +90,12 @@ type Partition struct {
 	// and the write happen atomically with respect to other appends.
 	appendMu  sync.Mutex
 	producers *producerstate.State // guarded by appendMu
-	cfg       atomic.Pointer[Config]
+	// appendedTotal counts the bytes appended since the partition opened;
+	// guarded by appendMu. With the end offset it is read with, it lets
+	// whoever advances the high watermark tell waiters how many bytes
+	// became readable, including other appenders' (see visibleTotal).
+	appendedTotal int64
+	cfg           atomic.Pointer[Config]
 
 	epoch         atomic.Int32
 	highWatermark atomic.Int64
@@ -100,6 +105,8 @@ type Partition struct {
 	// hwmMu orders high watermark advances with waiter registration.
 	hwmMu   sync.Mutex
 	waiters map[*Waiter]struct{} // guarded by hwmMu
+	// visibleTotal is appendedTotal at the high watermark; guarded by hwmMu.
+	visibleTotal int64
 
 	closed atomic.Bool
 }
@@ -231,20 +238,20 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 		}
 		headers[i] = h
 	}
-	res, appended, end, err := p.appendLocked(batches, headers, cfg)
+	res, appended, end, total, err := p.appendLocked(batches, headers, cfg)
 	if err != nil {
 		return AppendResult{}, err
 	}
 	if appended > 0 && cfg.Fsync != FsyncAlways {
 		// Outside appendMu: waiters may complete fetches right here.
-		p.advanceHighWatermark(end, appended, notes)
+		p.advanceHighWatermark(end, total, notes)
 	}
 	return res, nil
 }
 
 // appendLocked appends validated batches under appendMu. It returns the
-// bytes it wrote and the log end offset after them.
-func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg *Config) (res AppendResult, appended int, end int64, err error) {
+// bytes it wrote, and the log end offset and appendedTotal after them.
+func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg *Config) (res AppendResult, appended int, end, total int64, err error) {
 	res = AppendResult{BaseOffset: -1, LogAppendTime: -1}
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
@@ -253,7 +260,7 @@ func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg 
 		h := headers[i]
 		orig, dup, err := p.producers.Check(h)
 		if err != nil {
-			return AppendResult{}, 0, 0, err
+			return AppendResult{}, 0, 0, 0, err
 		}
 		if dup {
 			if res.BaseOffset < 0 {
@@ -273,7 +280,7 @@ func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg 
 		}
 		base, err := p.log.Append(b, p.epoch.Load())
 		if err != nil {
-			return AppendResult{}, 0, 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
+			return AppendResult{}, 0, 0, 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
 		// Batches appended here are neither transactional nor control
 		// batches, so they neither open nor end a transaction: the first
@@ -285,9 +292,10 @@ func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg 
 		}
 		res.LastOffset = base + int64(h.LastOffsetDelta)
 		appended += len(b)
+		p.appendedTotal += int64(len(b))
 	}
 	res.LogStartOffset = p.log.StartOffset()
-	return res, appended, p.log.EndOffset(), nil
+	return res, appended, p.log.EndOffset(), p.appendedTotal, nil
 }
 
 // AppendInternal appends a batch built by the broker itself (internal topics,
@@ -308,10 +316,11 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 	}
 	p.producers.Update(h, base)
 	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
-	end := p.log.EndOffset()
+	p.appendedTotal += int64(len(batch))
+	end, total := p.log.EndOffset(), p.appendedTotal
 	p.appendMu.Unlock()
 	if p.cfg.Load().Fsync != FsyncAlways {
-		p.advanceHighWatermark(end, len(batch), nil)
+		p.advanceHighWatermark(end, total, nil)
 	}
 	return base, nil
 }
@@ -344,18 +353,26 @@ func (p *Partition) Sync() error {
 }
 
 // advanceHighWatermark makes offsets before to visible and tells the
-// waiters, outside hwmMu, that about appended more bytes are readable: at
-// once, or through notes when it is not nil.
-func (p *Partition) advanceHighWatermark(to int64, appended int, notes *Notifications) {
+// waiters, outside hwmMu, how many more bytes are readable: at once, or
+// through notes when it is not nil. total is appendedTotal as of offset to,
+// or unknownBytes when the caller cannot tell (a sync). Concurrent
+// appenders may advance in any order; the one that gets there first
+// reports the bytes of both, so no waiter under-counts.
+func (p *Partition) advanceHighWatermark(to, total int64, notes *Notifications) {
 	p.hwmMu.Lock()
 	if to <= p.highWatermark.Load() {
 		p.hwmMu.Unlock()
 		return
 	}
 	p.highWatermark.Store(to)
+	readable := unknownBytes
+	if total >= 0 {
+		readable = int(total - p.visibleTotal)
+		p.visibleTotal = total
+	}
 	if notes != nil {
 		for w := range p.waiters {
-			notes.add(w, appended)
+			notes.add(w, readable)
 		}
 		p.hwmMu.Unlock()
 		return
@@ -363,7 +380,7 @@ func (p *Partition) advanceHighWatermark(to int64, appended int, notes *Notifica
 	waiters := p.waiterList()
 	p.hwmMu.Unlock()
 	for _, w := range waiters {
-		w.notify(appended)
+		w.notify(readable)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,14 +219,66 @@ func TestWaiterNotifiedBySyncAndClose(t *testing.T) {
 	if err := p.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if n := <-notified; n >= 0 {
+	// Notifications run on the goroutine that advanced the high
+	// watermark, so they have arrived when Sync and Close return.
+	if n := receiveNow(t, notified, "sync"); n >= 0 {
 		t.Fatalf("sync notified %d bytes, want unknown (negative)", n)
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := <-notified; n >= 0 {
+	if n := receiveNow(t, notified, "close"); n >= 0 {
 		t.Fatalf("close notified %d bytes, want unknown (negative)", n)
+	}
+}
+
+func receiveNow(t *testing.T, ch <-chan int, what string) int {
+	t.Helper()
+	select {
+	case n := <-ch:
+		return n
+	default:
+		t.Fatalf("%s did not notify the waiter", what)
+		return 0
+	}
+}
+
+// Concurrent appenders may advance the high watermark out of order (the
+// later append first); the waiter must still be told of every byte, or a
+// fetch waiting for MinBytes would sit out its whole MaxWait.
+func TestWaiterCountsConcurrentAppends(t *testing.T) {
+	p := open(t, vfs.NewMem(), FsyncNever)
+	defer p.Close()
+	var notified atomic.Int64
+	w := NewWaiter(func(n int) {
+		if n < 0 {
+			t.Errorf("append notified unknown bytes")
+		}
+		notified.Add(int64(n))
+	})
+	p.Watch(w, 0)
+	defer p.Unwatch(w) // before Close, which notifies unknown bytes
+	const appenders, each = 8, 500
+	var appended atomic.Int64
+	var wg sync.WaitGroup
+	for range appenders {
+		wg.Go(func() {
+			for range each {
+				b := batch(-1, -1, -1, "value")
+				if _, err := p.Append(b); err != nil {
+					t.Error(err)
+					return
+				}
+				appended.Add(int64(len(b)))
+			}
+		})
+	}
+	wg.Wait()
+	if got, want := notified.Load(), appended.Load(); got != want {
+		t.Fatalf("waiter notified of %d bytes, %d were appended", got, want)
+	}
+	if hwm := p.HighWatermark(); hwm != appenders*each {
+		t.Fatalf("high watermark %d, want %d", hwm, appenders*each)
 	}
 }
 

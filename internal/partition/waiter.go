@@ -38,6 +38,14 @@ func (p *Partition) Unwatch(w *Waiter) {
 	p.hwmMu.Unlock()
 }
 
+// Watchers is the number of registered waiters: the fetches waiting for
+// this partition (Kafka's fetch purgatory size, per partition).
+func (p *Partition) Watchers() int {
+	p.hwmMu.Lock()
+	defer p.hwmMu.Unlock()
+	return len(p.waiters)
+}
+
 // waiterList copies the registered waiters; hwmMu must be held.
 func (p *Partition) waiterList() []*Waiter {
 	if len(p.waiters) == 0 {
