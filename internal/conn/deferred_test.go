@@ -16,10 +16,12 @@ import (
 )
 
 // testDispatcher answers ApiVersions at once, FindCoordinator after a
-// blocking Await (so later responses go through the connection's writer)
-// and Metadata with the deferred response defer_ gives.
+// blocking Await (so later responses go through the connection's writer),
+// Metadata with the deferred response defer_ gives and ListOffsets at once,
+// with after as its After hook.
 type testDispatcher struct {
 	defer_ func(ctx context.Context, finish func(kmsg.Response))
+	after  func() // the After hook of ListOffsets responses
 }
 
 func (d *testDispatcher) Dispatch(_ context.Context, req *Request) Reply {
@@ -31,6 +33,8 @@ func (d *testDispatcher) Dispatch(_ context.Context, req *Request) Reply {
 			time.Sleep(100 * time.Millisecond)
 			return req.Body.ResponseKind()
 		}}
+	case *kmsg.ListOffsetsRequest:
+		return Reply{Response: req.Body.ResponseKind(), After: d.after}
 	default:
 		return Reply{Response: req.Body.ResponseKind()}
 	}
@@ -188,5 +192,29 @@ func TestShutdownEndsDeferredWait(t *testing.T) {
 	}
 	if ids, err := readCorrelationIDs(c, 1); len(ids) != 1 {
 		t.Fatalf("the waiting request was not answered before the close: %v", err)
+	}
+}
+
+// After runs once the response is written, so what it does (completing
+// other connections' fetches) cannot delay the response.
+func TestAfterRunsOnceResponseIsWritten(t *testing.T) {
+	clientGot, afterRan := make(chan struct{}), make(chan struct{})
+	_, addr := startServer(t, &testDispatcher{after: func() {
+		defer close(afterRan)
+		select {
+		case <-clientGot:
+		case <-time.After(2 * time.Second):
+			t.Error("After ran before the response was written")
+		}
+	}})
+	c := pipeline(t, addr, kmsg.NewPtrListOffsetsRequest())
+	if ids, err := readCorrelationIDs(c, 1); len(ids) != 1 {
+		t.Fatalf("no response: %v", err)
+	}
+	close(clientGot)
+	select {
+	case <-afterRan:
+	case <-time.After(5 * time.Second):
+		t.Fatal("After never ran")
 	}
 }

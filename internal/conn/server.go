@@ -52,6 +52,12 @@ type Reply struct {
 	Await func(ctx context.Context) kmsg.Response
 	// Close closes the connection after any response is written.
 	Close bool
+	// After, when set, runs once the response is written or queued for
+	// the connection's writer (or the connection failed): work the request
+	// caused that must not delay its response. Produce completes the
+	// fetches its appends satisfied here, as Kafka does after queuing the
+	// produce response.
+	After func()
 	// Defer, when set, starts a wait that ends on another goroutine: it is
 	// called once, in request order, and some goroutine later calls finish
 	// exactly once with the response (nil for none, Abort to close the
@@ -390,39 +396,44 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			s.releaseFrame(frame)
 			return
 		}
-		if unwritten.Load() == 0 {
-			switch {
-			case p.reply.Defer != nil:
-				// Whoever finishes it writes the response; meanwhile
-				// this goroutine waits for the next request.
-				parked = s.park(ctx, c, &out, p, log)
-				if p.reply.Close {
-					return
-				}
-				continue
-			case p.reply.Await == nil:
-				// The writer is idle and the response is ready: write it
-				// here.
-				if !s.writeReady(ctx, c, &out, p, log) || p.reply.Close {
-					return
-				}
-				continue
-			}
-		}
-		// Once dispatched, a request is always handed to the writer (its
-		// side effects, such as an append, have happened), unless the
-		// writer is gone because the connection failed.
-		unwritten.Add(1)
-		select {
-		case queue <- p:
-		case <-writerDone:
-			s.releaseFrame(frame)
-			return
-		}
-		if p.reply.Close {
+		var keep bool
+		parked, keep = s.handOff(ctx, c, &out, p, queue, unwritten, writerDone, log)
+		if !keep {
 			return
 		}
 	}
+}
+
+// handOff sends p's response on its way: the reader writes a ready response
+// itself when the writer is idle, parks a deferred one, and otherwise queues
+// it for the writer. It then runs p's After hook. It reports false when the
+// connection must close.
+func (s *Server) handOff(ctx context.Context, c net.Conn, out *readerOutput, p pending, queue chan<- pending, unwritten *atomic.Int32, writerDone <-chan struct{}, log *slog.Logger) (*parkedResponse, bool) {
+	if p.reply.After != nil {
+		defer p.reply.After() // even if the connection fails: it may complete others' waits
+	}
+	if unwritten.Load() == 0 {
+		switch {
+		case p.reply.Defer != nil:
+			// Whoever finishes it writes the response; meanwhile this
+			// goroutine waits for the next request.
+			return s.park(ctx, c, out, p, log), !p.reply.Close
+		case p.reply.Await == nil:
+			// The writer is idle and the response is ready: write it here.
+			return nil, s.writeReady(ctx, c, out, p, log) && !p.reply.Close
+		}
+	}
+	// Once dispatched, a request is always handed to the writer (its side
+	// effects, such as an append, have happened), unless the writer is gone
+	// because the connection failed.
+	unwritten.Add(1)
+	select {
+	case queue <- p:
+	case <-writerDone:
+		s.releaseFrame(p.frame)
+		return nil, false
+	}
+	return nil, !p.reply.Close
 }
 
 func (s *Server) decodeAndDispatch(ctx context.Context, sess *Session, frame *[]byte, log *slog.Logger) (pending, bool) {

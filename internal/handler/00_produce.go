@@ -41,17 +41,27 @@ type produceWait struct {
 	resp *kmsg.ProduceResponseTopicPartition
 }
 
-func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Reply {
-	r := req.Body.(*kmsg.ProduceRequest)
+func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply {
+	// The fetches waiting for these partitions are completed once the
+	// whole request is appended (so they see all of it) and its response
+	// is on its way (so they do not delay it), as Kafka does.
+	var notes partition.Notifications
+	reply := h.produce(req.Body.(*kmsg.ProduceRequest), &notes)
+	if !notes.Empty() {
+		reply.After = notes.Flush
+	}
+	return reply
+}
+
+// produce appends r's batches and returns the reply, collecting the
+// notifications of waiting fetches in notes.
+func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications) conn.Reply {
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
 		return respond(produceError(resp, r, kerr.InvalidRequiredAcks.Code))
 	}
 	failed := false
 	var waits []produceWait
-	// Waiting fetches are completed once the whole request is appended.
-	var notes partition.Notifications
-	defer notes.Flush()
 	for _, rt := range r.Topics {
 		topic := kmsg.NewProduceResponseTopic()
 		topic.Topic = rt.Topic
@@ -79,7 +89,7 @@ func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Rep
 				pr.ErrorCode = kerr.UnsupportedForMessageFormat.Code
 				continue
 			}
-			res, err := p.AppendCollecting(rp.Records, &notes)
+			res, err := p.AppendCollecting(rp.Records, notes)
 			if err != nil {
 				failed = true
 				pr.ErrorCode = errorCode(err)

@@ -83,6 +83,9 @@ func (n *Notifications) add(w *Waiter, bytes int) {
 	n.pending = append(n.pending, notification{w: w, bytes: bytes})
 }
 
+// Empty reports whether n holds no notification.
+func (n *Notifications) Empty() bool { return len(n.pending) == 0 }
+
 // Flush notifies the collected waiters and empties n.
 func (n *Notifications) Flush() {
 	pending := n.pending
