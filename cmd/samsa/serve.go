@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -100,6 +101,9 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if cfg.SysmonAwake() && runtime.GOOS == "linux" {
+		keepSysmonAwake(logger) // returns here only in the re-executed process
+	}
 	for _, w := range warnings {
 		logger.Warn("config", "warning", w.String())
 	}
@@ -122,7 +126,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		_ = b.Shutdown(context.Background())
 		return err
 	}
-	logger.Info("samsa started", "data_dir", cfg.DataDir(), "fsync", string(cfg.Fsync()))
+	logger.Info("samsa started", "data_dir", cfg.DataDir(), "fsync", string(cfg.Fsync()),
+		"go_sysmon_awake", strings.Contains(os.Getenv("GODEBUG"), "schedtrace="))
 	<-ctx.Done()
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

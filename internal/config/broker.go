@@ -372,6 +372,9 @@ func (b *Broker) Fsync() FsyncPolicy { return FsyncPolicy(b.stringValue(SamsaFsy
 // FsyncInterval is samsa.fsync.interval.ms, used with FsyncInterval.
 func (b *Broker) FsyncInterval() time.Duration { return b.millis(SamsaFsyncIntervalMs) }
 
+// SysmonAwake is samsa.runtime.sysmon.awake.
+func (b *Broker) SysmonAwake() bool { return b.bool(SamsaRuntimeSysmonAwake) }
+
 // PageCacheMaxBytes is samsa.log.page.cache.max.bytes; <= 0 means unmanaged.
 func (b *Broker) PageCacheMaxBytes() int64 { return b.int64(SamsaPageCacheMaxBytes) }
 

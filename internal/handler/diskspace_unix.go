@@ -1,3 +1,5 @@
+//go:build unix
+
 package handler
 
 import "syscall"
@@ -9,5 +11,5 @@ func diskSpace(dir string) (total, usable int64) {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return -1, -1
 	}
-	return int64(st.Blocks) * st.Bsize, int64(st.Bavail) * st.Bsize
+	return int64(st.Blocks) * int64(st.Bsize), int64(st.Bavail) * int64(st.Bsize) // Bsize is uint32 on some platforms
 }
