@@ -102,7 +102,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		return err
 	}
 	if cfg.SysmonAwake() && runtime.GOOS == "linux" {
-		keepSysmonAwake(logger) // returns here only in the re-executed process
+		keepSysmonAwake(logger) // returns only in the re-executed process (or on failure)
 	}
 	for _, w := range warnings {
 		logger.Warn("config", "warning", w.String())
