@@ -75,8 +75,10 @@ func startProcess(t *testing.T, dataDir, addr string, args ...string) *process {
 	}
 	p := &process{cmd: cmd, addr: addr}
 	t.Cleanup(func() { p.kill() })
-	started := make(chan struct{})
+	started, exited := make(chan struct{}), make(chan struct{})
+	var lastLine string
 	go func() {
+		defer close(exited) // stderr closes when the process exits
 		sc := bufio.NewScanner(stderr)
 		once := sync.Once{}
 		for sc.Scan() {
@@ -86,10 +88,13 @@ func startProcess(t *testing.T, dataDir, addr string, args ...string) *process {
 			if strings.Contains(sc.Text(), "samsa started") {
 				once.Do(func() { close(started) })
 			}
+			lastLine = sc.Text()
 		}
 	}()
 	select {
 	case <-started:
+	case <-exited:
+		t.Fatalf("broker process exited before it started: %s", lastLine)
 	case <-time.After(30 * time.Second):
 		t.Fatal("broker process did not start")
 	}
