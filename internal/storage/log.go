@@ -214,6 +214,7 @@ func (l *Log) createSegment(base int64) (*segment, error) {
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
 	s.log = f
+	preallocate(f)
 	if err := s.openIndexFiles(l.fs, true); err != nil {
 		_ = s.remove(l.fs)
 		return nil, err
@@ -277,8 +278,17 @@ func (l *Log) loadSegment(base int64) (*segment, error) {
 			continue
 		}
 		if badErr != nil {
-			l.logger.Warn("truncating torn or corrupt segment tail", "base_offset", base,
-				"position", goodEnd, "dropped_bytes", size-goodEnd, "err", badErr)
+			if zeros, err := allZeros(f, goodEnd, size); err != nil {
+				return fail(err)
+			} else if zeros {
+				// Space preallocated past the last append, or blocks a crash
+				// left unwritten: no batch was there.
+				l.logger.Info("dropping zeros past the segment's last batch",
+					"base_offset", base, "position", goodEnd, "dropped_bytes", size-goodEnd)
+			} else {
+				l.logger.Warn("truncating torn or corrupt segment tail", "base_offset", base,
+					"position", goodEnd, "dropped_bytes", size-goodEnd, "err", badErr)
+			}
 			if err := f.Truncate(goodEnd); err != nil {
 				return fail(err)
 			}
@@ -288,6 +298,7 @@ func (l *Log) loadSegment(base int64) (*segment, error) {
 	}
 	s.size.Store(size)
 	s.writebackPos = size // recovered data is synced below: nothing to write back
+	preallocate(f)
 	if size > 0 {
 		if err := f.Sync(); err != nil {
 			return fail(err)
@@ -358,6 +369,41 @@ func (l *Log) Append(batch []byte, epoch int32) (baseOffset int64, err error) {
 	return base, nil
 }
 
+// preallocChunk is the zero-filled space a segment file keeps ahead of
+// small appends (see vfs.Preallocator), and the alignment of the page
+// cache's writeback chunks.
+const preallocChunk = 64 << 10
+
+// preallocate turns on zero-filling ahead for segment file f, when its
+// filesystem supports it.
+func preallocate(f vfs.File) {
+	if p, ok := f.(vfs.Preallocator); ok {
+		p.Preallocate(preallocChunk)
+	}
+}
+
+// allZeroLimit bounds how far allZeros reads: a preallocated tail is at
+// most about one chunk past the last append.
+const allZeroLimit = 4 * preallocChunk
+
+// allZeros reports whether f holds only zero bytes in [from, to), reading
+// at most allZeroLimit bytes (a longer range is reported as not all zeros).
+func allZeros(f vfs.File, from, to int64) (bool, error) {
+	if to-from > allZeroLimit || to <= from {
+		return false, nil
+	}
+	b := make([]byte, to-from)
+	if err := readFull(f, b, from); err != nil {
+		return false, fmt.Errorf("read segment tail: %w", err)
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // needsRoll reports whether batch h must go to a new segment. Empty
 // segments are never rolled: they take the batch's epoch instead.
 func (l *Log) needsRoll(active *segment, h record.Header, epoch int32) bool {
@@ -389,6 +435,12 @@ func (l *Log) roll(base int64) (*segment, error) {
 	l.segments = append(l.segments, s)
 	l.mu.Unlock()
 	l.rolled = append(l.rolled, old)
+	if t, ok := old.log.(vfs.Preallocator); ok {
+		if err := t.Trim(); err != nil {
+			// Harmless: recovery and Close drop the zeros too.
+			l.logger.Warn("trim rolled segment", "base_offset", old.base, "err", err)
+		}
+	}
 	l.opts.PageCache.appended(old, old.size.Load(), true)
 	l.logger.Debug("rolled segment", "base_offset", base, "previous_size", old.size.Load())
 	return s, nil

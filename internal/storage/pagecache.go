@@ -89,6 +89,12 @@ func (c *PageCache) appended(s *segment, size int64, final bool) {
 	if c == nil {
 		return
 	}
+	if !final {
+		// Chunks end on preallocation boundaries: eviction drops only
+		// folios wholly inside its range, and the preallocated folios
+		// are preallocChunk-aligned.
+		size -= size % min(preallocChunk, c.chunk)
+	}
 	n := size - s.writebackPos
 	if n <= 0 || (n < c.chunk && !final) {
 		return

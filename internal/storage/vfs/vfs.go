@@ -4,13 +4,15 @@
 package vfs
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 )
 
-// File is an open file. Writes always append at the end of the file, so
-// readers using ReadAt and a single appender need no shared position.
+// File is an open file. Writes always append at the end of the file's
+// data, so readers using ReadAt and a single appender need no shared
+// position. (A Preallocator's file may extend past its data with zeros.)
 type File interface {
 	io.ReaderAt
 	io.Writer // appends at the end of the file
@@ -61,16 +63,58 @@ type CacheManager interface {
 	DropCache(off, n int64) error
 }
 
+// Preallocator is implemented by files that can keep zero-filled space
+// ahead of their appends (OS files).
+//
+// Why: the kernel sizes the page-cache folios of a write from the write's
+// length and alignment, so a log growing by small appends (a few KiB each)
+// gets single-page folios, and each page then pays the cache's per-folio
+// work (allocation, buffer heads, delayed-allocation reservation, dirty
+// accounting, writeback, eviction). Filling the space ahead with zeros in
+// aligned chunks creates large folios once; the appends then copy into
+// them. Measured here for 10 KiB appends: 0.70 ms of CPU per MiB without,
+// 0.40 ms with 64 KiB chunks. The zeros past the data are what Kafka's
+// file.preallocate leaves too: a reopened file may end in them, so readers
+// must bound reads by the data's end, recovery drops them, and Close and
+// Trim cut them off.
+type Preallocator interface {
+	// Preallocate makes appends shorter than chunk first zero-fill the
+	// file up to the next multiple of chunk past their end; 0 turns it off.
+	Preallocate(chunk int64)
+	// Trim cuts the file back to the end of the appended data.
+	Trim() error
+}
+
 // OS returns the FS of the real filesystem.
 func OS() FS { return osFS{} }
 
 type osFS struct{}
 
-type osFile struct{ *os.File }
+// osFile appends with positional writes at end rather than O_APPEND, so
+// the space past end can hold preallocated zeros. The write position is
+// owned by the file's single appender (storage holds the log's write lock).
+type osFile struct {
+	*os.File
+	writable bool
+	end      int64 // where the next Write goes: the end of the data
+	filled   int64 // the file's size: end plus any zero-filled space
+	chunk    int64 // preallocation granularity; 0 is off
+}
 
-func (f osFile) OSFile() *os.File { return f.File }
+// zeroChunk is the source of preallocation writes; it is never written to.
+var zeroChunk [maxPreallocChunk]byte
 
-func (f osFile) Size() (int64, error) {
+// maxPreallocChunk bounds Preallocate's chunk (and zeroChunk's size).
+const maxPreallocChunk = 1 << 20
+
+func (f *osFile) OSFile() *os.File { return f.File }
+
+// Size returns the end of the data for a file opened for writing (at open,
+// the file's size, which may include zeros from an earlier preallocation).
+func (f *osFile) Size() (int64, error) {
+	if f.writable {
+		return f.end, nil
+	}
 	info, err := f.Stat()
 	if err != nil {
 		return 0, err
@@ -78,20 +122,92 @@ func (f osFile) Size() (int64, error) {
 	return info.Size(), nil
 }
 
+func (f *osFile) Preallocate(chunk int64) {
+	f.chunk = min(max(chunk, 0), maxPreallocChunk)
+}
+
+// Write appends p at the end of the data, zero-filling ahead first when p
+// is small and would run past the filled space. A failed zero-fill is left
+// to the append itself: the zeros are only an optimisation.
+func (f *osFile) Write(p []byte) (int, error) {
+	if !f.writable {
+		return 0, fmt.Errorf("write %s: %w", f.Name(), os.ErrPermission)
+	}
+	next := f.end + int64(len(p))
+	if f.chunk > 0 && int64(len(p)) < f.chunk && next > f.filled {
+		f.fillTo((next + f.chunk - 1) / f.chunk * f.chunk)
+	}
+	n, err := f.WriteAt(p, f.end)
+	f.end += int64(n)
+	f.filled = max(f.filled, f.end)
+	return n, err
+}
+
+// fillTo writes zeros from the filled end up to target, in writes that
+// stop at chunk boundaries so each lands in freshly created, aligned folios.
+func (f *osFile) fillTo(target int64) {
+	for f.filled < target {
+		n := min(target-f.filled, f.chunk-f.filled%f.chunk)
+		w, err := f.WriteAt(zeroChunk[:n], f.filled)
+		f.filled += int64(w)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (f *osFile) Trim() error {
+	if f.filled <= f.end {
+		return nil
+	}
+	if err := f.File.Truncate(f.end); err != nil {
+		return fmt.Errorf("trim %s: %w", f.Name(), err)
+	}
+	f.filled = f.end
+	return nil
+}
+
+func (f *osFile) Truncate(size int64) error {
+	if err := f.File.Truncate(size); err != nil {
+		return err
+	}
+	f.end, f.filled = size, size
+	return nil
+}
+
+// Close trims any preallocated zeros, so a cleanly closed file ends with
+// its data.
+func (f *osFile) Close() error {
+	var trimErr error
+	if f.writable {
+		trimErr = f.Trim()
+	}
+	return errors.Join(trimErr, f.File.Close())
+}
+
 func openOS(name string, flag int) (File, error) {
 	f, err := os.OpenFile(name, flag, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return osFile{f}, nil
+	of := &osFile{File: f, writable: flag&(os.O_WRONLY|os.O_RDWR) != 0}
+	if of.writable {
+		info, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		of.end, of.filled = info.Size(), info.Size()
+	}
+	return of, nil
 }
 
 func (osFS) Create(name string) (File, error) {
-	return openOS(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND)
+	return openOS(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC)
 }
 
 func (osFS) OpenAppend(name string) (File, error) {
-	return openOS(name, os.O_RDWR|os.O_APPEND)
+	return openOS(name, os.O_RDWR)
 }
 
 func (osFS) Open(name string) (File, error) { return openOS(name, os.O_RDONLY) }

@@ -257,3 +257,86 @@ func readAll(t *testing.T, f File) string {
 	}
 	return string(buf)
 }
+
+// OS files zero-fill ahead of small appends in aligned chunks, report the
+// data's end as their size, and cut the zeros off on Trim and Close.
+func TestOSFilePreallocates(t *testing.T) {
+	const chunk = 64 << 10
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := OS().Create(name)
+	must(t, err)
+	p, ok := f.(Preallocator)
+	if !ok {
+		t.Fatal("OS file is not a Preallocator")
+	}
+	p.Preallocate(chunk)
+	onDisk := func() int64 {
+		t.Helper()
+		size, err := OS().Stat(name)
+		must(t, err)
+		return size
+	}
+	size := func() int64 {
+		t.Helper()
+		n, err := f.Size()
+		must(t, err)
+		return n
+	}
+	write(t, f, "hello ")
+	if got := onDisk(); got != chunk {
+		t.Fatalf("file is %d bytes after a small append, want %d (one zero-filled chunk)", got, chunk)
+	}
+	if got := size(); got != 6 {
+		t.Fatalf("Size = %d, want 6 (the data, not the zeros)", got)
+	}
+	big := make([]byte, chunk+100) // at least a chunk: written as it is
+	for i := range big {
+		big[i] = 'x'
+	}
+	write(t, f, string(big))
+	write(t, f, "world")
+	want := "hello " + string(big) + "world"
+	if got := size(); got != int64(len(want)) {
+		t.Fatalf("Size = %d, want %d", got, len(want))
+	}
+	if got := onDisk(); got != 2*chunk {
+		t.Fatalf("file is %d bytes, want %d (filled to the next chunk boundary)", got, 2*chunk)
+	}
+	buf := make([]byte, 3*chunk)
+	n, _ := f.ReadAt(buf, 0)
+	if string(buf[:len(want)]) != want || n != 2*chunk {
+		t.Fatalf("read %d bytes, data intact: %v", n, string(buf[:len(want)]) == want)
+	}
+	for _, c := range buf[len(want):n] {
+		if c != 0 {
+			t.Fatal("the space past the data is not zeros")
+		}
+	}
+
+	must(t, f.Truncate(6))
+	write(t, f, "again")
+	if got := size(); got != 11 {
+		t.Fatalf("Size after truncate and append = %d, want 11", got)
+	}
+	must(t, p.Trim())
+	if got := onDisk(); got != 11 {
+		t.Fatalf("file is %d bytes after Trim, want 11", got)
+	}
+	write(t, f, "!")
+	if got := onDisk(); got != chunk {
+		t.Fatalf("file is %d bytes after another append, want %d", got, chunk)
+	}
+	must(t, f.Close())
+	if got := onDisk(); got != 12 {
+		t.Fatalf("file is %d bytes after Close, want 12", got)
+	}
+
+	// Reopened, the file appends at its (trimmed) end.
+	f, err = OS().OpenAppend(name)
+	must(t, err)
+	write(t, f, "?")
+	if got := readAll(t, f); got != "hello again!?" {
+		t.Fatalf("after reopening read %q", got)
+	}
+	must(t, f.Close())
+}
