@@ -121,7 +121,7 @@ var topicDefinitions = []definition{
 		doc:      "Replicas that must have a write before an acks=all produce succeeds."},
 	{name: Preallocate, typ: TypeBoolean, def: "false",
 		synonyms: []synonym{{name: "log.preallocate"}},
-		doc:      "Whether a new segment file is allocated at full size up front."},
+		doc:      "Whether a new segment file is allocated at full size up front. Samsa ignores it: its active segment always keeps 64 KiB of zeros ahead of small appends (docs/DESIGN.md, Segment preallocation)."},
 	{name: RemoteStorageEnable, typ: TypeBoolean, def: "false",
 		doc: "Whether old segments move to tiered (remote) storage; Samsa has none yet."},
 	{name: RetentionBytes, typ: TypeLong, def: "-1",

@@ -278,11 +278,9 @@ func (l *Log) loadSegment(base int64) (*segment, error) {
 			continue
 		}
 		if badErr != nil {
-			if zeros, err := allZeros(f, goodEnd, size); err != nil {
+			if zeros, err := preallocatedTail(f, goodEnd, size); err != nil {
 				return fail(err)
 			} else if zeros {
-				// Space preallocated past the last append, or blocks a crash
-				// left unwritten: no batch was there.
 				l.logger.Info("dropping zeros past the segment's last batch",
 					"base_offset", base, "position", goodEnd, "dropped_bytes", size-goodEnd)
 			} else {
@@ -382,14 +380,13 @@ func preallocate(f vfs.File) {
 	}
 }
 
-// allZeroLimit bounds how far allZeros reads: a preallocated tail is at
-// most about one chunk past the last append.
-const allZeroLimit = 4 * preallocChunk
-
-// allZeros reports whether f holds only zero bytes in [from, to), reading
-// at most allZeroLimit bytes (a longer range is reported as not all zeros).
-func allZeros(f vfs.File, from, to int64) (bool, error) {
-	if to-from > allZeroLimit || to <= from {
+// preallocatedTail reports whether [from, to), the end of a segment file
+// past its last good batch, looks like preallocated space: shorter than a
+// chunk, ending on a chunk boundary (where zero-filling stops) and all
+// zeros. Anything else, such as unsynced batches a power loss turned into
+// zeros, stays a warned-about torn tail.
+func preallocatedTail(f vfs.File, from, to int64) (bool, error) {
+	if to <= from || to-from >= preallocChunk || to%preallocChunk != 0 {
 		return false, nil
 	}
 	b := make([]byte, to-from)

@@ -243,6 +243,9 @@ func (s *segment) close() error {
 
 // remove closes the segment and deletes its files.
 func (s *segment) remove(fs vfs.FS) error {
+	if p, ok := s.log.(vfs.Preallocator); ok {
+		p.Preallocate(0) // no point trimming a file about to be deleted
+	}
 	err := s.close()
 	for _, ext := range []string{logExt, indexExt, timeIndexExt} {
 		if rmErr := fs.Remove(s.path + ext); rmErr != nil && !isNotExist(rmErr) {

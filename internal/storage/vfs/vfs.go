@@ -79,7 +79,8 @@ type CacheManager interface {
 // Trim cut them off.
 type Preallocator interface {
 	// Preallocate makes appends shorter than chunk first zero-fill the
-	// file up to the next multiple of chunk past their end; 0 turns it off.
+	// file up to the next multiple of chunk past their end. 0 turns it off,
+	// and Close then leaves any zeros already written.
 	Preallocate(chunk int64)
 	// Trim cuts the file back to the end of the appended data.
 	Trim() error
@@ -175,11 +176,12 @@ func (f *osFile) Truncate(size int64) error {
 	return nil
 }
 
-// Close trims any preallocated zeros, so a cleanly closed file ends with
-// its data.
+// Close trims any preallocated zeros while preallocation is on, so a
+// cleanly closed file ends with its data. (A file about to be deleted turns
+// preallocation off first and skips the truncation.)
 func (f *osFile) Close() error {
 	var trimErr error
-	if f.writable {
+	if f.writable && f.chunk > 0 {
 		trimErr = f.Trim()
 	}
 	return errors.Join(trimErr, f.File.Close())
