@@ -214,7 +214,7 @@ func (l *Log) createSegment(base int64) (*segment, error) {
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
 	s.log = f
-	preallocate(f)
+	l.preallocate(f)
 	if err := s.openIndexFiles(l.fs, true); err != nil {
 		_ = s.remove(l.fs)
 		return nil, err
@@ -296,7 +296,7 @@ func (l *Log) loadSegment(base int64) (*segment, error) {
 	}
 	s.size.Store(size)
 	s.writebackPos = size // recovered data is synced below: nothing to write back
-	preallocate(f)
+	l.preallocate(f)
 	if size > 0 {
 		if err := f.Sync(); err != nil {
 			return fail(err)
@@ -372,10 +372,10 @@ func (l *Log) Append(batch []byte, epoch int32) (baseOffset int64, err error) {
 // cache's writeback chunks.
 const preallocChunk = 64 << 10
 
-// preallocate turns on zero-filling ahead for segment file f, when its
-// filesystem supports it.
-func preallocate(f vfs.File) {
-	if p, ok := f.(vfs.Preallocator); ok {
+// preallocate turns on zero-filling ahead for segment file f, unless the
+// options say no or its filesystem cannot.
+func (l *Log) preallocate(f vfs.File) {
+	if p, ok := f.(vfs.Preallocator); ok && !l.opts.NoPreallocate {
 		p.Preallocate(preallocChunk)
 	}
 }

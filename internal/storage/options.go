@@ -39,6 +39,11 @@ type Options struct {
 	// PageCache, when not nil, bounds the page cache of appended data; it
 	// is usually shared by every log of a broker. See PageCache.
 	PageCache *PageCache
+	// NoPreallocate turns off the zeros segment files keep ahead of small
+	// appends (see vfs.Preallocator). When every append is fsynced, the
+	// zeros reach the disk before the data overwrites them: measured with
+	// 64 producers of 10 KiB synced appends, 37 % more device writes.
+	NoPreallocate bool
 	// RetentionMs is the age (by a segment's largest batch timestamp) beyond
 	// which ApplyRetention deletes segments (retention.ms); -1 is unlimited.
 	RetentionMs int64

@@ -89,3 +89,21 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// With NoPreallocate (the broker sets it for --fsync always) segment files
+// hold only their data.
+func TestNoPreallocate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "t-0")
+	l, err := Open(dir, Options{NoPreallocate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 10 {
+		mustAppend(t, l, testBatch(3, 1000, int64(i)), 0)
+	}
+	files := logFiles(t, dir)
+	if got := fileSize(t, files[len(files)-1]); got != l.Size() {
+		t.Fatalf("segment file is %d bytes for %d bytes of data", got, l.Size())
+	}
+}

@@ -121,6 +121,7 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 			RetentionBytes:     retentionBytes,
 			RetentionMs:        retentionMs,
 			PageCache:          c.opts.PageCache,
+			NoPreallocate:      c.opts.Fsync == partition.FsyncAlways,
 		},
 		MaxMessageBytes: int(get("max.message.bytes")),
 		LogAppendTime:   val("message.timestamp.type") == "LogAppendTime",
