@@ -432,11 +432,9 @@ func (l *Log) roll(base int64) (*segment, error) {
 	l.segments = append(l.segments, s)
 	l.mu.Unlock()
 	l.rolled = append(l.rolled, old)
-	if t, ok := old.log.(vfs.Preallocator); ok {
-		if err := t.Trim(); err != nil {
-			// Harmless: recovery and Close drop the zeros too.
-			l.logger.Warn("trim rolled segment", "base_offset", old.base, "err", err)
-		}
+	if err := old.trimZeros(); err != nil {
+		// Harmless: recovery and Close drop the zeros too.
+		l.logger.Warn("trim rolled segment", "base_offset", old.base, "err", err)
 	}
 	l.opts.PageCache.appended(old, old.size.Load(), true)
 	l.logger.Debug("rolled segment", "base_offset", base, "previous_size", old.size.Load())

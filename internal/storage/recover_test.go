@@ -111,7 +111,10 @@ func TestTornTailIsTruncated(t *testing.T) {
 				writeFile(t, fs, name, b)
 			}
 			if tc.prealloc {
-				size := int64(len(readFileBytes(t, fs, name)))
+				size, err := fs.Stat(name)
+				if err != nil {
+					t.Fatal(err)
+				}
 				tc.tail = make([]byte, preallocChunk-size%preallocChunk)
 			}
 			appendToFile(t, fs, name, tc.tail)

@@ -241,6 +241,15 @@ func (s *segment) close() error {
 	return err
 }
 
+// trimZeros cuts the zeros preallocated past the data off the segment's
+// file (it will take no more appends).
+func (s *segment) trimZeros() error {
+	if p, ok := s.log.(vfs.Preallocator); ok {
+		return p.Trim()
+	}
+	return nil
+}
+
 // remove closes the segment and deletes its files.
 func (s *segment) remove(fs vfs.FS) error {
 	if p, ok := s.log.(vfs.Preallocator); ok {
