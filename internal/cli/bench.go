@@ -53,13 +53,16 @@ type benchResult = benchfmt.Result
 // benchMeter gathers the outcome of a run from many goroutines: counters
 // the progress line reads without locking, and the latency histogram.
 type benchMeter struct {
-	records atomic.Int64
-	bytes   atomic.Int64
-	errors  atomic.Int64
-	latency syncHistogram
-
+	// errors is read by the producers before every send; the padding keeps
+	// it off the cache lines that the promises write for every record.
+	errors   atomic.Int64
 	mu       sync.Mutex
 	firstErr error
+	_        [64]byte
+
+	records atomic.Int64
+	bytes   atomic.Int64
+	latency syncHistogram
 }
 
 // observe counts records and bytes that completed, and one latency sample.

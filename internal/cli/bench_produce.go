@@ -228,12 +228,14 @@ func runBenchProduce(cmd *cobra.Command, cfg *clientConfig, opts *benchProduceOp
 	meter := &benchMeter{}
 	progress := startBenchProgress(cmd.ErrOrStderr(), "produce", meter)
 	payload := benchPayload(opts.size)
+	records := &recordPool{}
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
 			meter.fail(1, err)
-			return
+		} else {
+			meter.observe(time.Since(r.Timestamp), 1, int64(len(r.Key)+len(r.Value)))
 		}
-		meter.observe(time.Since(r.Timestamp), 1, int64(len(r.Key)+len(r.Value)))
+		records.put(r)
 	}
 
 	elapsed := runOnEachClient(clients, func(i int, cl *kgo.Client) {
@@ -242,7 +244,7 @@ func runBenchProduce(cmd *cobra.Command, cfg *clientConfig, opts *benchProduceOp
 			share++
 		}
 		firstKey := int64(i) * (opts.records/int64(len(clients)) + 1)
-		produceShare(ctx, cl, opts, share, firstKey, payload, meter, promise)
+		produceShare(ctx, cl, opts, share, firstKey, payload, records, meter, promise)
 	})
 	progress.stop()
 
@@ -253,7 +255,7 @@ func runBenchProduce(cmd *cobra.Command, cfg *clientConfig, opts *benchProduceOp
 // --rate, then waits until every one of them is acknowledged or failed. It
 // stops early when ctx ends or any record has failed.
 func produceShare(ctx context.Context, cl *kgo.Client, opts *benchProduceOptions, count, firstKey int64,
-	payload []byte, meter *benchMeter, promise func(*kgo.Record, error)) {
+	payload []byte, records *recordPool, meter *benchMeter, promise func(*kgo.Record, error)) {
 	// Records outlive SIGINT so what was sent is still counted;
 	// RecordDeliveryTimeout bounds how long that can take.
 	recordCtx := context.WithoutCancel(ctx)
@@ -262,11 +264,33 @@ func produceShare(ctx context.Context, cl *kgo.Client, opts *benchProduceOptions
 		if pace.wait(ctx) != nil || meter.failed() {
 			break
 		}
-		record := &kgo.Record{Value: payload, Timestamp: time.Now()}
+		record := records.get()
+		record.Value, record.Timestamp = payload, time.Now()
 		if opts.keyed {
-			record.Key = binary.BigEndian.AppendUint64(nil, uint64(firstKey+n))
+			record.Key = binary.BigEndian.AppendUint64(record.Key, uint64(firstKey+n))
 		}
 		cl.Produce(recordCtx, record, promise)
 	}
 	_ = cl.Flush(recordCtx) // cannot fail: recordCtx is never canceled
 }
+
+// recordPool recycles the records of a produce run. kgo is done with a
+// record once its promise has returned, and reusing records instead of
+// allocating one per send keeps the load generator's garbage collection
+// off the two cores it shares with the broker: with 100-byte records it
+// was about a fifth of the client's CPU.
+type recordPool struct{ pool sync.Pool }
+
+// get returns a zeroed record that keeps the key buffer of its last use
+// (an empty slice, or nil when it had no key).
+func (p *recordPool) get() *kgo.Record {
+	r, ok := p.pool.Get().(*kgo.Record)
+	if !ok {
+		return &kgo.Record{}
+	}
+	*r = kgo.Record{Key: r.Key[:0]}
+	return r
+}
+
+// put hands back a record whose promise has been called.
+func (p *recordPool) put(r *kgo.Record) { p.pool.Put(r) }
