@@ -211,7 +211,7 @@ func settle(b *brokerProcess, keepData bool) {
 	if !keepData {
 		_ = os.RemoveAll(b.dataDir)
 	}
-	syscall.Sync()
+	flushDirtyPages()
 }
 
 // brokerLabel names a broker in progress lines, with Samsa's fsync setting.

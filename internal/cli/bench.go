@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +46,36 @@ func newBenchCommand(cfg *clientConfig) *cobra.Command {
 		newBenchSyncProducersCommand(cfg),
 		newBenchConnectionsCommand(cfg),
 	)
+	profile := cmd.PersistentFlags().String("cpuprofile", "", "write a CPU profile of this bench client to `FILE` (go tool pprof)")
+	for _, sub := range cmd.Commands() {
+		sub.RunE = withCPUProfile(profile, sub.RunE)
+	}
 	return cmd
+}
+
+// withCPUProfile runs body with the client's CPU profile written to *path,
+// when one was asked for: what the load generator itself costs matters on a
+// machine whose cores it shares with the broker.
+func withCPUProfile(path *string, body func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if *path == "" {
+			return body(cmd, args)
+		}
+		f, err := os.Create(*path)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		runErr := body(cmd, args)
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("cpu profile: %w", err)
+		}
+		return runErr
+	}
 }
 
 // benchResult is the JSON line `samsa bench` prints on stdout.
