@@ -21,6 +21,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/handler"
 	"github.com/samsa-broker/samsa/internal/partition"
+	securitypkg "github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 	"github.com/samsa-broker/samsa/internal/topics"
@@ -140,11 +141,19 @@ func (b *Broker) ensureOffsetsTopic() error {
 func (b *Broker) Start(ctx context.Context) error {
 	ctx, b.cancel = context.WithCancel(ctx)
 	listeners := b.cfg.ListenAddrs()
-	for _, l := range listeners {
-		if l.SecurityProtocol != config.Plaintext {
-			b.log.Warn("listener security protocol not supported yet; skipping", "listener", l.Name, "protocol", l.SecurityProtocol)
-			continue
+	security := make([]listenerSecurity, len(listeners))
+	authenticators := map[string]*securitypkg.Authenticator{}
+	for i, l := range listeners {
+		sec, err := b.listenerSecurity(l)
+		if err != nil {
+			return fmt.Errorf("listener %s (%s): %w", l.Name, l.SecurityProtocol, err)
 		}
+		security[i] = sec
+		if sec.auth != nil {
+			authenticators[l.Name] = sec.auth
+		}
+	}
+	for _, l := range listeners {
 		ln, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
 		if err != nil {
 			b.closeListeners()
@@ -159,6 +168,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.handler = handler.New(handler.Options{
 		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
 		ProducerIDs: b.catalog.Metadata(), Endpoints: b.endpoints,
+		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
 		Logger: b.log.With("component", "handler"),
 	})
 	b.groups.Start(ctx)
@@ -168,6 +178,8 @@ func (b *Broker) Start(ctx context.Context) error {
 			MaxQueuedBytes:  b.cfg.QueuedMaxRequestBytes(),
 			IdleTimeout:     b.cfg.ConnectionsMaxIdle(),
 			Listener:        b.endpoints[i].Listener,
+			TLS:             security[i].tls,
+			SASL:            security[i].auth != nil,
 			Logger:          b.log.With("component", "conn"),
 		}, b.handler)
 		b.servers = append(b.servers, srv)
@@ -178,7 +190,7 @@ func (b *Broker) Start(ctx context.Context) error {
 				b.log.Error("listener stopped", "addr", ln.Addr(), "err", err)
 			}
 		}()
-		b.log.Info("listening", "listener", b.endpoints[i].Listener, "addr", ln.Addr().String(),
+		b.log.Info("listening", "listener", b.endpoints[i].Listener, "protocol", listeners[i].SecurityProtocol, "addr", ln.Addr().String(),
 			"advertised", net.JoinHostPort(b.endpoints[i].Host, strconv.Itoa(int(b.endpoints[i].Port))))
 	}
 	b.startBackground(ctx)

@@ -538,3 +538,38 @@ func namesOf(table []definition) []string {
 	}
 	return names
 }
+
+// ListenerValue returns a setting as it applies to one listener: Kafka's
+// per-listener override listener.name.<listener in lower case>.<name> when
+// set, else the broker-wide value or its default.
+func (b *Broker) ListenerValue(listener, name string) string {
+	if v, ok := b.Get("listener.name." + strings.ToLower(listener) + "." + name); ok {
+		return strings.TrimSpace(v)
+	}
+	if _, known := lookupBroker(name); known {
+		return b.stringValue(name)
+	}
+	v, _ := b.Get(name)
+	return strings.TrimSpace(v)
+}
+
+// ListenerList is ListenerValue split at commas, empty entries dropped.
+func (b *Broker) ListenerList(listener, name string) []string {
+	var out []string
+	for _, part := range strings.Split(b.ListenerValue(listener, name), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// SASLJAASConfig returns the JAAS configuration for a listener's SASL
+// mechanism: listener.name.<listener>.<mechanism>.sasl.jaas.config, else
+// listener.name.<listener>.sasl.jaas.config, else sasl.jaas.config.
+func (b *Broker) SASLJAASConfig(listener, mechanism string) string {
+	if v, ok := b.Get("listener.name." + strings.ToLower(listener) + "." + strings.ToLower(mechanism) + ".sasl.jaas.config"); ok {
+		return v
+	}
+	return b.ListenerValue(listener, "sasl.jaas.config")
+}

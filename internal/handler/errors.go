@@ -6,7 +6,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
 )
 
@@ -50,6 +52,16 @@ func errorCode(err error) int16 {
 		return kerr.InvalidRequest.Code
 	case errors.Is(err, topics.ErrUnknownTopic):
 		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, security.ErrUnsupportedMechanism):
+		return kerr.UnsupportedSaslMechanism.Code
+	case errors.Is(err, security.ErrAuthenticationFailed):
+		return kerr.SaslAuthenticationFailed.Code
+	case errors.Is(err, security.ErrUnacceptableCredential):
+		return kerr.UnacceptableCredential.Code
+	case errors.Is(err, errDuplicateScram):
+		return kerr.DuplicateResource.Code
+	case errors.Is(err, metadata.ErrUnknownCredential):
+		return kerr.ResourceNotFound.Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
 	case errors.Is(err, context.Canceled):
@@ -57,6 +69,10 @@ func errorCode(err error) int16 {
 	}
 	return kerr.UnknownServerError.Code
 }
+
+// errDuplicateScram: AlterUserScramCredentials named one user and
+// mechanism twice.
+var errDuplicateScram = errors.New("a user's credential for one mechanism may be altered once per request")
 
 // errorMessage returns a message for the response's error_message field, or
 // nil when there is no error.

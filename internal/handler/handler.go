@@ -19,6 +19,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/protocol"
+	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
 )
 
@@ -39,7 +40,19 @@ type Options struct {
 	ProducerIDs ProducerIDAllocator
 	// Endpoints are advertised per listener name; the first is the default.
 	Endpoints []Endpoint
-	Logger    *slog.Logger
+	// Authenticators holds the SASL mechanisms and credentials of each
+	// SASL listener, by listener name.
+	Authenticators map[string]*security.Authenticator
+	// Credentials stores SCRAM credentials (AlterUserScramCredentials).
+	Credentials CredentialStore
+	Logger      *slog.Logger
+}
+
+// CredentialStore keeps SCRAM credentials durably (internal/metadata).
+type CredentialStore interface {
+	SetScramCredential(user, mechanism string, c security.ScramCredential) error
+	DeleteScramCredential(user, mechanism string) error
+	ScramUsers() map[string]map[string]int
 }
 
 // GroupCoordinator serves the consumer group APIs (internal/group).

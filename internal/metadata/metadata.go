@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/samsa-broker/samsa/internal/record"
+	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 )
@@ -54,6 +55,11 @@ type event struct {
 	Internal   bool              `json:"internal,omitempty"`
 	// ProducerIDsUpTo reserves producer ids below it (type producer_ids).
 	ProducerIDsUpTo int64 `json:"producer_ids_up_to,omitempty"`
+	// User, Mechanism and Scram describe a SCRAM credential (types
+	// scram_set and scram_delete).
+	User      string                    `json:"user,omitempty"`
+	Mechanism string                    `json:"mechanism,omitempty"`
+	Scram     *security.ScramCredential `json:"scram,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -69,6 +75,8 @@ type Store struct {
 	// Producer ids in [nextPID, reservedPID) may be handed out; ids below
 	// reservedPID are never reused, even after a crash.
 	nextPID, reservedPID int64
+	// scram holds SCRAM credentials by user, then mechanism.
+	scram map[string]map[string]security.ScramCredential
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -81,7 +89,8 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open metadata log: %w", err)
 	}
-	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{}}
+	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
+		scram: map[string]map[string]security.ScramCredential{}}
 	if err := s.replay(); err != nil {
 		l.Close()
 		return nil, err
@@ -163,6 +172,18 @@ func (s *Store) apply(ev event) {
 	case "partitions":
 		if t, ok := s.topics[ev.Topic]; ok {
 			t.Partitions = ev.Partitions
+		}
+	case "scram_set":
+		if ev.Scram != nil {
+			if s.scram[ev.User] == nil {
+				s.scram[ev.User] = map[string]security.ScramCredential{}
+			}
+			s.scram[ev.User][ev.Mechanism] = *ev.Scram
+		}
+	case "scram_delete":
+		delete(s.scram[ev.User], ev.Mechanism)
+		if len(s.scram[ev.User]) == 0 {
+			delete(s.scram, ev.User)
 		}
 	}
 }
@@ -314,6 +335,50 @@ func (s *Store) NextProducerID() (int64, error) {
 	id := s.nextPID
 	s.nextPID++
 	return id, nil
+}
+
+// ErrUnknownCredential means a user has no SCRAM credential for a mechanism.
+var ErrUnknownCredential = errors.New("no such SCRAM credential")
+
+// SetScramCredential stores (or replaces) user's credential for mechanism.
+func (s *Store) SetScramCredential(user, mechanism string, c security.ScramCredential) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "scram_set", User: user, Mechanism: mechanism, Scram: &c})
+}
+
+// DeleteScramCredential removes user's credential for mechanism.
+func (s *Store) DeleteScramCredential(user, mechanism string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.scram[user][mechanism]; !ok {
+		return fmt.Errorf("%w: %s for user %q", ErrUnknownCredential, mechanism, user)
+	}
+	return s.appendLocked(event{Type: "scram_delete", User: user, Mechanism: mechanism})
+}
+
+// ScramCredential returns user's credential for mechanism (it implements
+// security.CredentialStore).
+func (s *Store) ScramCredential(user, mechanism string) (security.ScramCredential, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.scram[user][mechanism]
+	return c, ok
+}
+
+// ScramUsers returns every user with a SCRAM credential and, per user, the
+// iterations of each mechanism.
+func (s *Store) ScramUsers() map[string]map[string]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string]map[string]int, len(s.scram))
+	for user, creds := range s.scram {
+		out[user] = make(map[string]int, len(creds))
+		for mech, c := range creds {
+			out[user][mech] = c.Iterations
+		}
+	}
+	return out
 }
 
 // Close closes the metadata log.
