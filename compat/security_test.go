@@ -1,0 +1,100 @@
+package compat
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+// startSASLSSLBroker runs a broker with a PLAINTEXT listener first (for
+// the test's own administration, brokertest's Addr) and a SASL_SSL one
+// offering SCRAM-SHA-256 and -512, with users created through the API as
+// a Kafka operator would (kafka-configs --alter --add-config SCRAM-...).
+func startSASLSSLBroker(t *testing.T, users map[string]string) (b *brokertest.Broker, saslSSL string, certs brokertest.Certificates) {
+	t.Helper()
+	certs = brokertest.WriteCertificates(t)
+	b = brokertest.Start(t, map[string]string{
+		"listeners":               "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+		"sasl.enabled.mechanisms": "SCRAM-SHA-256,SCRAM-SHA-512",
+		"ssl.keystore.type":       "PEM",
+		"ssl.keystore.location":   certs.KeystoreFile,
+	})
+	var upserts []kadm.UpsertSCRAM
+	for user, password := range users {
+		for _, mech := range []kadm.ScramMechanism{kadm.ScramSha256, kadm.ScramSha512} {
+			upserts = append(upserts, kadm.UpsertSCRAM{User: user, Mechanism: mech, Iterations: 4096, Password: password})
+		}
+	}
+	altered, err := b.Admin().AlterUserSCRAMs(brokertest.Context(t, 30*time.Second), nil, upserts)
+	if err != nil {
+		t.Fatalf("create SCRAM users: %v", err)
+	}
+	for user, a := range altered {
+		if a.Err != nil {
+			t.Fatalf("create SCRAM user %s: %v", user, a.Err)
+		}
+	}
+	return b, b.B.Addrs()[1], certs
+}
+
+// TestKafkajsSeedSecurity runs the seed's security.js unchanged: kafkajs
+// over SASL_SSL with SCRAM-SHA-256 and an idempotent producer sending 100
+// keyed records to logs.
+func TestKafkajsSeedSecurity(t *testing.T) {
+	k := findKafkajs(t)
+	seed := seedDir(t)
+	if _, err := os.Stat(filepath.Join(seed, "security.js")); err != nil {
+		t.Skipf("the seed has no security.js: %v", err)
+	}
+	b, saslSSL, _ := startSASLSSLBroker(t, map[string]string{"logger": "log-secret"})
+	createTopic(t, b, "logs", 3)
+	dir := t.TempDir()
+	copyFile(t, filepath.Join(seed, "security.js"), filepath.Join(dir, "security.js"))
+	if err := os.Symlink(filepath.Join(k.dir, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
+		t.Fatalf("link node_modules: %v", err)
+	}
+	env := []string{"BROKER=" + saslSSL, "KAFKAUSER=logger", "KAFKAPASS=log-secret"}
+
+	out := run(t, command{name: k.node, args: []string{"security.js"}, dir: dir, env: env, timeout: 60 * time.Second})
+	if !strings.Contains(out.stdout, "sent 100 records over SASL_SSL") {
+		t.Fatalf("security.js did not report success\nstdout:\n%s\nstderr:\n%s", out.stdout, tail(out.stderr))
+	}
+	records := readTopic(t, b, "logs")
+	total := 0
+	for _, rs := range records {
+		total += len(rs)
+		for _, r := range rs {
+			if r.ProducerID < 0 {
+				t.Errorf("record at %d/%d has no producer id: the idempotent producer was not used", r.Partition, r.Offset)
+			}
+		}
+	}
+	if total != 100 {
+		t.Fatalf("logs holds %d records (%s), want the 100 security.js sent", total, recordCounts(records))
+	}
+	requireDenseOffsets(t, records)
+
+	t.Run("SCRAM-SHA-512", func(t *testing.T) {
+		out := run(t, command{name: k.node, args: []string{"security.js"}, dir: dir,
+			env: append(env, "SASL_MECHANISM=scram-sha-512"), timeout: 60 * time.Second})
+		if !strings.Contains(out.stdout, "sent 100 records over SASL_SSL") {
+			t.Fatalf("security.js with scram-sha-512 did not report success\nstdout:\n%s\nstderr:\n%s", out.stdout, tail(out.stderr))
+		}
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		out, err := runCommand(t, command{name: k.node, args: []string{"security.js"}, dir: dir,
+			env: []string{"BROKER=" + saslSSL, "KAFKAUSER=logger", "KAFKAPASS=wrong"}, timeout: 60 * time.Second})
+		if err == nil || strings.Contains(out.stdout, "sent 100 records") {
+			t.Fatalf("security.js with a wrong password succeeded\nstdout:\n%s", out.stdout)
+		}
+		if !strings.Contains(out.stderr, "SASL") {
+			t.Errorf("kafkajs's error does not mention SASL:\n%s", tail(out.stderr))
+		}
+	})
+}
