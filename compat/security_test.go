@@ -3,6 +3,7 @@ package compat
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +98,36 @@ func TestKafkajsSeedSecurity(t *testing.T) {
 			t.Errorf("kafkajs's error does not mention SASL:\n%s", tail(out.stderr))
 		}
 	})
+}
+
+// TestKcatSASLSSL produces and consumes with kcat (librdkafka) over
+// SASL_SSL, verifying the broker's certificate against the test CA, with
+// both SCRAM mechanisms; a wrong password fails the run.
+func TestKcatSASLSSL(t *testing.T) {
+	kcat := lookTool(t, "kcat")
+	b, saslSSL, certs := startSASLSSLBroker(t, map[string]string{"kcat-user": "kcat-secret"})
+	createTopic(t, b, "kcat-secure", 1)
+	security := func(mech, password string) []string {
+		return []string{"-b", saslSSL,
+			"-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=" + mech,
+			"-X", "sasl.username=kcat-user", "-X", "sasl.password=" + password,
+			"-X", "ssl.ca.location=" + certs.CAFile}
+	}
+	for i, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		line := "secured line via " + mech
+		run(t, command{name: kcat, args: append(security(mech, "kcat-secret"), "-P", "-t", "kcat-secure"),
+			stdin: strings.NewReader(line + "\n"), timeout: 30 * time.Second})
+		out := run(t, command{name: kcat, args: append(security(mech, "kcat-secret"),
+			"-C", "-t", "kcat-secure", "-o", strconv.Itoa(i), "-c", "1", "-e"), timeout: 30 * time.Second})
+		if strings.TrimSpace(out.stdout) != line {
+			t.Errorf("kcat -C over SASL_SSL with %s read %q, want %q", mech, out.stdout, line)
+		}
+	}
+	out, err := runCommand(t, command{name: kcat, args: append(security("SCRAM-SHA-256", "wrong"), "-L"), timeout: 30 * time.Second})
+	if err == nil {
+		t.Fatalf("kcat -L with a wrong password succeeded:\n%s", out.stdout)
+	}
+	if !strings.Contains(out.stderr, "Authentication failed") && !strings.Contains(out.stderr, "SASL") {
+		t.Errorf("kcat's error does not say why:\n%s", tail(out.stderr))
+	}
 }

@@ -40,6 +40,8 @@ func (d *testDispatcher) Dispatch(_ context.Context, req *Request) Reply {
 	}
 }
 
+func (d *testDispatcher) RawSASL(context.Context, *Session, []byte) ([]byte, bool) { return nil, false }
+
 func (d *testDispatcher) Unsupported(context.Context, protocol.Header) (kmsg.Response, bool) {
 	return nil, false
 }

@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,10 @@ type Dispatcher interface {
 	// Unsupported answers a request whose key or version the broker does not
 	// serve; it returns ok=false when the connection should be closed instead.
 	Unsupported(ctx context.Context, hdr protocol.Header) (resp kmsg.Response, ok bool)
+	// RawSASL takes one bare SASL token of a connection in Kafka 0.10's
+	// framing (after a SaslHandshake v0) and returns the token to send
+	// back, or ok=false to close the connection.
+	RawSASL(ctx context.Context, sess *Session, token []byte) (reply []byte, ok bool)
 }
 
 // Config configures a Server.
@@ -116,6 +121,9 @@ type Session struct {
 	TLS        bool
 	// NeedsSASL is set on SASL listeners until authentication succeeds.
 	NeedsSASL atomic.Bool
+	// RawSASL is set by a SaslHandshake v0: the frames that follow are
+	// bare SASL tokens, not requests, until authentication ends.
+	RawSASL   atomic.Bool
 	mu        sync.Mutex
 	principal string
 	mechanism string
@@ -380,6 +388,12 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			}
 			return
 		}
+		if sess.RawSASL.Load() {
+			if !s.rawSASL(ctx, c, sess, frame, unwritten, log) {
+				return
+			}
+			continue
+		}
 		if parked != nil {
 			// As Kafka, a request is processed only once the response to
 			// the one before it is sent.
@@ -402,6 +416,28 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			return
 		}
 	}
+}
+
+// rawSASL answers one bare SASL token with a bare, size-prefixed token. It
+// reports false when the connection must close.
+func (s *Server) rawSASL(ctx context.Context, c net.Conn, sess *Session, frame *[]byte, unwritten *atomic.Int32, log *slog.Logger) bool {
+	defer s.releaseFrame(frame)
+	if unwritten.Load() != 0 {
+		// A v0 client sends its token only after reading the handshake's
+		// response; anything else is not a SASL client.
+		log.Warn("closing connection: SASL token pipelined behind a request")
+		return false
+	}
+	reply, ok := s.disp.RawSASL(ctx, sess, *frame)
+	if !ok {
+		return false
+	}
+	out := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(reply)), uint32(len(reply)))
+	if _, err := c.Write(append(out, reply...)); err != nil {
+		log.Debug("closing connection: write SASL token", "err", err)
+		return false
+	}
+	return true
 }
 
 // handOff sends p's response on its way: the reader writes a ready response

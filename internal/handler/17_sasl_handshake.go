@@ -1,6 +1,6 @@
 package handler
 
-// SaslHandshake: v1
+// SaslHandshake: v0-1
 //
 // Behavior:
 // * On a SASL listener, picks the mechanism of the SaslAuthenticate
@@ -9,8 +9,10 @@ package handler
 // * On a listener without SASL, or once authenticated, ILLEGAL_SASL_STATE
 //
 // Version notes:
-// * v0 (raw SASL tokens after the handshake, Kafka 0.10 clients) is not
-//   offered: every client since Kafka 1.0 uses v1 and SaslAuthenticate
+// * v0: the client then sends bare SASL tokens, not SaslAuthenticate
+//   requests (Kafka 0.10's framing); a failed authentication just closes
+//   the connection. librdkafka needs v0 advertised to use SASL at all,
+//   and then speaks v1
 
 import (
 	"context"
@@ -19,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/security"
 )
 
 func (h *Handler) handleSaslHandshake(_ context.Context, req *conn.Request) conn.Reply {
@@ -39,5 +42,28 @@ func (h *Handler) handleSaslHandshake(_ context.Context, req *conn.Request) conn
 	}
 	req.Conn.SetMechanism(r.Mechanism)
 	req.Conn.Auth = exchange
+	if req.Header.Version == 0 {
+		req.Conn.RawSASL.Store(true)
+	}
 	return respond(resp)
+}
+
+// RawSASL implements conn.Dispatcher: one step of a SaslHandshake v0
+// authentication.
+func (h *Handler) RawSASL(_ context.Context, sess *conn.Session, token []byte) ([]byte, bool) {
+	exchange, _ := sess.Auth.(security.Exchange)
+	if exchange == nil {
+		return nil, false
+	}
+	reply, done, err := exchange.Step(token)
+	if err != nil {
+		h.log.Warn("closing connection: SASL authentication failed", "mechanism", sess.Mechanism(), "remote", sess.RemoteAddr, "err", err)
+		return nil, false
+	}
+	if done {
+		sess.Auth = nil
+		sess.RawSASL.Store(false)
+		sess.SetAuthenticated(exchange.Principal(), sess.Mechanism())
+	}
+	return reply, true
 }

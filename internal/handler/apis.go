@@ -23,7 +23,7 @@ func (h *Handler) apiTable() []api {
 		{key: 14, min: 0, max: 5, handle: h.handleSyncGroup},
 		{key: 15, min: 0, max: 6, handle: h.handleDescribeGroups},
 		{key: 16, min: 0, max: 5, handle: h.handleListGroups},
-		{key: 17, min: 1, max: 1, handle: h.handleSaslHandshake},
+		{key: 17, min: 0, max: 1, handle: h.handleSaslHandshake},
 		{key: 18, min: 0, max: 4, handle: h.handleApiVersions},
 		{key: 19, min: 0, max: 7, handle: h.handleCreateTopics},
 		{key: 20, min: 0, max: 6, handle: h.handleDeleteTopics},

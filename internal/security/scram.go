@@ -2,12 +2,14 @@ package security
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"fmt"
 	"hash"
-
-	"github.com/xdg-go/scram"
+	"strconv"
+	"strings"
 )
 
 // SASL mechanism names, as clients send them.
@@ -40,7 +42,7 @@ type ScramCredential struct {
 // (1 = SHA-256, 2 = SHA-512).
 var ScramMechanisms = []string{MechanismScramSHA256, MechanismScramSHA512}
 
-func scramHash(mechanism string) (scram.HashGeneratorFcn, bool) {
+func scramHash(mechanism string) (func() hash.Hash, bool) {
 	switch mechanism {
 	case MechanismScramSHA256:
 		return func() hash.Hash { return sha256.New() }, true
@@ -88,60 +90,176 @@ func checkIterations(n int) error {
 	return nil
 }
 
-func hmacSum(h scram.HashGeneratorFcn, key []byte, msg string) []byte {
+func hmacSum(h func() hash.Hash, key []byte, msg string) []byte {
 	m := hmac.New(h, key)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
 }
 
-// scramExchange is the server side of one SCRAM conversation: client-first
-// → server-first, client-final → server-final.
+// scramExchange is the server side of one SCRAM conversation (RFC 5802):
+// client-first → server-first, client-final → server-final. Written here
+// rather than taken from a library because Kafka's server accepts a final
+// nonce that merely ends with the combined nonce (ScramSaslServer's
+// endsWith), and librdkafka 2.0 depends on that: it sends its own nonce
+// twice. The proof is computed over the message as sent, so accepting the
+// prefix does not weaken the check.
 type scramExchange struct {
 	mechanism string
-	conv      *scram.ServerConversation
-	steps     int
+	hash      func() hash.Hash
+	store     CredentialStore
+	step      int
+
+	user            string
+	cred            ScramCredential
+	gs2Header       string
+	clientFirstBare string
+	serverFirst     string
+	nonce           string // client nonce + server nonce
 }
 
 func newScramExchange(mechanism string, store CredentialStore) (*scramExchange, error) {
-	h, _ := scramHash(mechanism)
-	lookup := func(user string) (scram.StoredCredentials, error) {
-		if store == nil {
-			return scram.StoredCredentials{}, ErrAuthenticationFailed
-		}
-		c, ok := store.ScramCredential(user, mechanism)
-		if !ok {
-			return scram.StoredCredentials{}, ErrAuthenticationFailed
-		}
-		return scram.StoredCredentials{
-			KeyFactors: scram.KeyFactors{Salt: string(c.Salt), Iters: c.Iterations},
-			StoredKey:  c.StoredKey, ServerKey: c.ServerKey,
-		}, nil
+	h, ok := scramHash(mechanism)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedMechanism, mechanism)
 	}
-	srv, err := h.NewServer(lookup)
-	if err != nil {
-		return nil, fmt.Errorf("scram server: %w", err)
-	}
-	return &scramExchange{mechanism: mechanism, conv: srv.NewConversation()}, nil
+	return &scramExchange{mechanism: mechanism, hash: h, store: store}, nil
+}
+
+func (e *scramExchange) fail(format string, args ...any) ([]byte, bool, error) {
+	e.step = 3
+	return nil, false, fmt.Errorf("%w with SASL mechanism %s: %s", ErrAuthenticationFailed, e.mechanism, fmt.Sprintf(format, args...))
 }
 
 func (e *scramExchange) Step(token []byte) ([]byte, bool, error) {
-	e.steps++
-	if e.steps > 2 {
-		return nil, false, fmt.Errorf("%w: SCRAM exchange already finished", ErrAuthenticationFailed)
+	e.step++
+	switch e.step {
+	case 1:
+		return e.clientFirst(string(token))
+	case 2:
+		return e.clientFinal(string(token))
 	}
-	reply, err := e.conv.Step(string(token))
-	if err != nil {
-		// Whatever went wrong (unknown user, bad proof, bad message), the
-		// client learns only that authentication failed, as from Kafka.
-		return nil, false, fmt.Errorf("%w with SASL mechanism %s: %v", ErrAuthenticationFailed, e.mechanism, err)
-	}
-	if e.conv.Done() {
-		if !e.conv.Valid() {
-			return nil, false, fmt.Errorf("%w with SASL mechanism %s", ErrAuthenticationFailed, e.mechanism)
-		}
-		return []byte(reply), true, nil
-	}
-	return []byte(reply), false, nil
+	return e.fail("SCRAM exchange already finished")
 }
 
-func (e *scramExchange) Principal() string { return e.conv.Username() }
+// clientFirst handles gs2-header client-first-message-bare, where the
+// header is "n,," or "y,," with an optional a=authzid, and the bare part
+// "n=user,r=nonce[,extensions]".
+func (e *scramExchange) clientFirst(msg string) ([]byte, bool, error) {
+	cb, rest, ok := strings.Cut(msg, ",")
+	if !ok || (cb != "n" && cb != "y") {
+		return e.fail("unsupported channel binding flag %q", cb)
+	}
+	authz, bare, ok := strings.Cut(rest, ",")
+	if !ok {
+		return e.fail("malformed client-first-message")
+	}
+	e.gs2Header = cb + "," + authz + ","
+	e.clientFirstBare = bare
+	attrs := strings.Split(bare, ",")
+	if len(attrs) < 2 || !strings.HasPrefix(attrs[0], "n=") || !strings.HasPrefix(attrs[1], "r=") {
+		return e.fail("malformed client-first-message")
+	}
+	user, ok := decodeScramName(attrs[0][2:])
+	if !ok || user == "" {
+		return e.fail("malformed user name")
+	}
+	if authz != "" {
+		if a, ok := decodeScramName(strings.TrimPrefix(authz, "a=")); !ok || !strings.HasPrefix(authz, "a=") || a != user {
+			return e.fail("authorization id must be empty or the user name")
+		}
+	}
+	for _, ext := range attrs[2:] {
+		if ext == "tokenauth=true" {
+			return e.fail("delegation tokens are not supported")
+		}
+	}
+	clientNonce := attrs[1][2:]
+	if clientNonce == "" {
+		return e.fail("empty client nonce")
+	}
+	if e.store == nil {
+		return e.fail("unknown user")
+	}
+	cred, ok := e.store.ScramCredential(user, e.mechanism)
+	if !ok {
+		return e.fail("unknown user")
+	}
+	random := make([]byte, 24)
+	if _, err := rand.Read(random); err != nil {
+		return e.fail("server nonce: %v", err)
+	}
+	e.user, e.cred = user, cred
+	e.nonce = clientNonce + base64.RawURLEncoding.EncodeToString(random)
+	e.serverFirst = "r=" + e.nonce + ",s=" + base64.StdEncoding.EncodeToString(cred.Salt) + ",i=" + strconv.Itoa(cred.Iterations)
+	return []byte(e.serverFirst), false, nil
+}
+
+// clientFinal handles "c=<gs2 header>,r=<nonce>[,extensions],p=<proof>".
+func (e *scramExchange) clientFinal(msg string) ([]byte, bool, error) {
+	withoutProof, proofB64, ok := cutLast(msg, ",p=")
+	if !ok {
+		return e.fail("client-final-message has no proof")
+	}
+	attrs := strings.Split(withoutProof, ",")
+	if len(attrs) < 2 || !strings.HasPrefix(attrs[0], "c=") || !strings.HasPrefix(attrs[1], "r=") {
+		return e.fail("malformed client-final-message")
+	}
+	if cbind, err := base64.StdEncoding.DecodeString(attrs[0][2:]); err != nil || string(cbind) != e.gs2Header {
+		return e.fail("channel binding does not match the client-first-message")
+	}
+	if !strings.HasSuffix(attrs[1][2:], e.nonce) {
+		return e.fail("nonce does not match")
+	}
+	proof, err := base64.StdEncoding.DecodeString(proofB64)
+	if err != nil || len(proof) != len(e.cred.StoredKey) {
+		return e.fail("malformed proof")
+	}
+	authMessage := e.clientFirstBare + "," + e.serverFirst + "," + withoutProof
+	signature := hmacSum(e.hash, e.cred.StoredKey, authMessage)
+	clientKey := make([]byte, len(proof))
+	for i := range proof {
+		clientKey[i] = proof[i] ^ signature[i]
+	}
+	stored := e.hash()
+	stored.Write(clientKey)
+	if !hmac.Equal(stored.Sum(nil), e.cred.StoredKey) {
+		return e.fail("invalid credentials")
+	}
+	e.step = 3
+	return []byte("v=" + base64.StdEncoding.EncodeToString(hmacSum(e.hash, e.cred.ServerKey, authMessage))), true, nil
+}
+
+func (e *scramExchange) Principal() string { return e.user }
+
+// decodeScramName undoes RFC 5802's escaping of user names (=2C is a
+// comma, =3D an equals sign; any other '=' is malformed).
+func decodeScramName(s string) (string, bool) {
+	if !strings.Contains(s, "=") {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch {
+		case strings.HasPrefix(s[i:], "=2C"):
+			b.WriteByte(',')
+		case strings.HasPrefix(s[i:], "=3D"):
+			b.WriteByte('=')
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return b.String(), true
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}

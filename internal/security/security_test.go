@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -126,7 +127,10 @@ func TestScramExchangeWithARealClient(t *testing.T) {
 		{"bob", "secret", MechanismScramSHA256, false},
 		{"alice", "secret", MechanismScramSHA512, false}, // no SHA-512 credential
 	} {
-		h, _ := scramHash(tc.mech)
+		h := scram.SHA256
+		if tc.mech == MechanismScramSHA512 {
+			h = scram.SHA512
+		}
 		client, err := h.NewClientUnprepped(tc.user, tc.password, "")
 		if err != nil {
 			t.Fatal(err)
@@ -210,6 +214,64 @@ func TestServerTLSConfigErrors(t *testing.T) {
 		_, err := ServerTLSConfig(tc.s)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// clientFinalFor computes a client-final-message for nonce the way a
+// client does, over the message as it will be sent.
+func clientFinalFor(clientFirstBare, serverFirst, nonce string, salted []byte) (msg string, serverSig string) {
+	withoutProof := "c=biws,r=" + nonce
+	authMessage := clientFirstBare + "," + serverFirst + "," + withoutProof
+	h := sha256.New
+	clientKey := hmacSum(h, salted, "Client Key")
+	storedKey := sha256.Sum256(clientKey)
+	sig := hmacSum(h, storedKey[:], authMessage)
+	proof := make([]byte, len(sig))
+	for i := range sig {
+		proof[i] = clientKey[i] ^ sig[i]
+	}
+	serverKey := hmacSum(h, salted, "Server Key")
+	return withoutProof + ",p=" + base64.StdEncoding.EncodeToString(proof),
+		"v=" + base64.StdEncoding.EncodeToString(hmacSum(h, serverKey, authMessage))
+}
+
+// TestScramNonceAsKafkaAccepts: librdkafka 2.0 sends its client nonce
+// before the combined nonce; Kafka accepts a final nonce that ends with the
+// combined one, and so does Samsa. Any other nonce fails.
+func TestScramNonceAsKafkaAccepts(t *testing.T) {
+	salt := []byte("salt")
+	salted := saltedPassword("pw", salt, 4096)
+	cred, _ := ScramCredentialFromSaltedPassword(MechanismScramSHA256, salt, salted, 4096)
+	a, _ := NewAuthenticator([]string{MechanismScramSHA256}, nil, memStore{{"a,b=c", MechanismScramSHA256}: cred})
+	for _, tc := range []struct {
+		name  string
+		nonce func(cnonce, combined string) string
+		ok    bool
+	}{
+		{"exact", func(_, combined string) string { return combined }, true},
+		{"client nonce twice (librdkafka 2.0)", func(c, combined string) string { return c + combined }, true},
+		{"client nonce only", func(c, _ string) string { return c }, false},
+		{"truncated", func(_, combined string) string { return combined[:len(combined)-1] }, false},
+	} {
+		ex, _ := a.Start(MechanismScramSHA256)
+		bare := "n=a=2Cb=3Dc,r=clientnonce"
+		first, _, err := ex.Step([]byte("n,," + bare))
+		if err != nil {
+			t.Fatalf("%s: client-first: %v", tc.name, err)
+		}
+		combined := strings.TrimPrefix(strings.Split(string(first), ",")[0], "r=")
+		if !strings.HasPrefix(combined, "clientnonce") || len(combined) <= len("clientnonce") {
+			t.Fatalf("server nonce %q does not extend the client's", combined)
+		}
+		final, wantSig := clientFinalFor(bare, string(first), tc.nonce("clientnonce", combined), salted)
+		reply, done, err := ex.Step([]byte(final))
+		if done != tc.ok || (err == nil) != tc.ok {
+			t.Errorf("%s: done %v err %v, want ok %v", tc.name, done, err, tc.ok)
+			continue
+		}
+		if tc.ok && (string(reply) != wantSig || ex.Principal() != "a,b=c") {
+			t.Errorf("%s: reply %q principal %q, want %q and the unescaped user", tc.name, reply, ex.Principal(), wantSig)
 		}
 	}
 }
