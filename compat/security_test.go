@@ -131,3 +131,36 @@ func TestKcatSASLSSL(t *testing.T) {
 		t.Errorf("kcat's error does not say why:\n%s", tail(out.stderr))
 	}
 }
+
+// TestPythonClientsSASLSSL produces and consumes over SASL_SSL with
+// kafka-python and confluent-kafka, each with both SCRAM mechanisms, and
+// checks that a wrong password fails.
+func TestPythonClientsSASLSSL(t *testing.T) {
+	b, saslSSL, certs := startSASLSSLBroker(t, map[string]string{"py-user": "py-secret"})
+	script, err := filepath.Abs(filepath.Join("python", "sasl_roundtrip.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, client := range []struct{ name, module, debianPackage string }{
+		{"kafka-python", "kafka", "python3-kafka"},
+		{"confluent-kafka", "confluent_kafka", "python3-confluent-kafka"},
+	} {
+		t.Run(client.name, func(t *testing.T) {
+			python := findPython(t, client.module, client.debianPackage)
+			for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+				topic := "py-" + client.name + "-" + strings.ToLower(mech)
+				createTopic(t, b, topic, 1)
+				var summary struct{ Consumed []string }
+				out := run(t, command{name: python, args: []string{script, client.name, saslSSL, topic, mech, "py-user", "py-secret", certs.CAFile}, timeout: 90 * time.Second})
+				decodeSummary(t, out, &summary)
+				if len(summary.Consumed) != 10 || summary.Consumed[0] != "secure-0" || summary.Consumed[9] != "secure-9" {
+					t.Errorf("%s with %s read back %q", client.name, mech, summary.Consumed)
+				}
+			}
+			out, err := runCommand(t, command{name: python, args: []string{script, client.name, saslSSL, "py-wrong", "SCRAM-SHA-256", "py-user", "wrong", certs.CAFile}, timeout: 90 * time.Second})
+			if err == nil {
+				t.Fatalf("%s with a wrong password succeeded:\n%s", client.name, out.stdout)
+			}
+		})
+	}
+}

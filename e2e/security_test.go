@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -256,5 +258,46 @@ func TestSASLListenerClosesUnauthenticatedRequests(t *testing.T) {
 	ok := securedClient(t, s.sasl, kgo.SASL(plain.Auth{User: "admin", Pass: "admin-secret"}.AsMechanism()))
 	if err := ok.Ping(brokertest.Context(t, 10*time.Second)); err != nil {
 		t.Fatalf("authenticated ping: %v", err)
+	}
+}
+
+// TestSaslHandshakeV0BareTokens speaks Kafka 0.10's SASL framing by hand:
+// after SaslHandshake v0 the PLAIN token goes bare (size-prefixed, no
+// request header) and the broker answers with a bare, empty token; then
+// requests work. A wrong password closes the connection.
+func TestSaslHandshakeV0BareTokens(t *testing.T) {
+	s := startSecuredBroker(t, "")
+	handshake := func(rc *rawConn) {
+		req := kmsg.NewPtrSASLHandshakeRequest()
+		req.Version, req.Mechanism = 0, "PLAIN"
+		resp := rc.roundTrip(req).(*kmsg.SASLHandshakeResponse)
+		if resp.ErrorCode != 0 {
+			t.Fatalf("handshake v0: error %d", resp.ErrorCode)
+		}
+	}
+	bare := func(token string) []byte {
+		return binary.BigEndian.AppendUint32(nil, uint32(len(token))) // + token
+	}
+
+	rc := dial(t, s.sasl)
+	handshake(rc)
+	rc.send(append(bare("\x00bob\x00bob-secret"), "\x00bob\x00bob-secret"...))
+	_ = rc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var size [4]byte
+	if _, err := io.ReadFull(rc.c, size[:]); err != nil || binary.BigEndian.Uint32(size[:]) != 0 {
+		t.Fatalf("bare PLAIN reply: %v, size %d, want an empty token", err, binary.BigEndian.Uint32(size[:]))
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 9
+	if resp := rc.roundTrip(md).(*kmsg.MetadataResponse); len(resp.Brokers) != 1 {
+		t.Fatalf("metadata after bare-token authentication: %+v", resp.Brokers)
+	}
+
+	bad := dial(t, s.sasl)
+	handshake(bad)
+	bad.send(append(bare("\x00bob\x00nope"), "\x00bob\x00nope"...))
+	_ = bad.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := bad.c.Read(size[:]); err == nil {
+		t.Fatalf("a wrong bare PLAIN token got %d bytes back instead of a closed connection", n)
 	}
 }
