@@ -80,6 +80,7 @@ func AddCommands(root *cobra.Command) {
 		newClusterCommand(cfg),
 		newBenchCommand(cfg),
 		newGroupCommand(cfg),
+		newUsersCommand(cfg),
 	)
 }
 
