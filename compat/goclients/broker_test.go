@@ -97,18 +97,24 @@ type broker struct {
 // is killed when the test ends; its log is printed if the test failed.
 func startBroker(t *testing.T) *broker {
 	t.Helper()
+	addr := freeAddr(t)
+	return startBrokerWith(t, addr, "--listen", addr)
+}
+
+// startBrokerWith runs a broker with extra serve arguments that make it
+// listen (at least) on addr, the address it waits for.
+func startBrokerWith(t *testing.T, addr string, args ...string) *broker {
+	t.Helper()
 	bin, err := samsa.build()
 	if err != nil {
 		t.Fatalf("build samsa: %v", err)
 	}
-	addr := freeAddr(t)
 	dataDir := t.TempDir()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve",
+	cmd := exec.CommandContext(ctx, bin, append([]string{"serve",
 		"--data-dir", dataDir,
-		"--listen", addr,
-		"--set", "group.initial.rebalance.delay.ms=0")
+		"--set", "group.initial.rebalance.delay.ms=0"}, args...)...)
 	logs := newTestLog(t, "broker")
 	cmd.Stdout = logs
 	cmd.Stderr = logs

@@ -8,7 +8,7 @@ package handler
 //   metadata log, so they survive restarts
 // * Per user, all or nothing: an unknown mechanism
 //   (UNSUPPORTED_SASL_MECHANISM), an empty name, iterations outside
-//   4096-16384 or an empty salt (UNACCEPTABLE_CREDENTIAL), the same
+//   4096-16384 or an empty salted password (UNACCEPTABLE_CREDENTIAL), the same
 //   user and mechanism twice (DUPLICATE_RESOURCE) or deleting a credential
 //   that does not exist (RESOURCE_NOT_FOUND) fails every change of that user
 // * No authorization: any client that may send requests may alter

@@ -69,8 +69,10 @@ func ScramCredentialFromSaltedPassword(mechanism string, salt, saltedPassword []
 	if err := checkIterations(iterations); err != nil {
 		return ScramCredential{}, err
 	}
-	if len(salt) == 0 || len(saltedPassword) == 0 {
-		return ScramCredential{}, fmt.Errorf("%w: empty salt or salted password", ErrUnacceptableCredential)
+	// An empty salt is weak but Kafka stores it, and sarama sends one when
+	// its caller sets none; the salted password must be there.
+	if len(saltedPassword) == 0 {
+		return ScramCredential{}, fmt.Errorf("%w: empty salted password", ErrUnacceptableCredential)
 	}
 	clientKey := hmacSum(h, saltedPassword, "Client Key")
 	stored := h()
