@@ -38,7 +38,7 @@ func startSecuredBroker(t *testing.T, dataDir string) securedBroker {
 		"ssl.keystore.type":       "PEM",
 		"ssl.keystore.location":   certs.KeystoreFile,
 		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ` +
-			`username="admin" password="admin-secret" user_admin="admin-secret" user_bob="bob-secret";`,
+			`username="admin" password="admin-secret" user_admin="admin-secret" user_bob="bob-secret" user_al="pw";`,
 	}
 	if dataDir != "" {
 		props["log.dirs"] = dataDir
@@ -291,6 +291,23 @@ func TestSaslHandshakeV0BareTokens(t *testing.T) {
 	md.Version = 9
 	if resp := rc.roundTrip(md).(*kmsg.MetadataResponse); len(resp.Brokers) != 1 {
 		t.Fatalf("metadata after bare-token authentication: %+v", resp.Brokers)
+	}
+
+	// A 6-byte token, shorter than any request header.
+	short := dial(t, s.sasl)
+	handshake(short)
+	short.send(append(bare("\x00al\x00pw"), "\x00al\x00pw"...))
+	_ = short.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(short.c, size[:]); err != nil || binary.BigEndian.Uint32(size[:]) != 0 {
+		t.Fatalf("short bare PLAIN token: %v, size %d, want an empty token back", err, binary.BigEndian.Uint32(size[:]))
+	}
+
+	// Before authentication a frame may not exceed 512 KiB.
+	big := dial(t, s.sasl)
+	big.send(binary.BigEndian.AppendUint32(nil, 1<<20))
+	_ = big.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := big.c.Read(size[:]); err == nil {
+		t.Fatalf("a 1 MiB frame before authentication got %d bytes back instead of a closed connection", n)
 	}
 
 	bad := dial(t, s.sasl)

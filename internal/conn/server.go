@@ -312,6 +312,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
+// maxUnauthenticatedBytes bounds a frame read before SASL authentication
+// completes (Kafka's sasl.server.max.receive.size default).
+const maxUnauthenticatedBytes = 512 << 10
+
 // pending is a request whose response the writer still has to send.
 type pending struct {
 	corr  int32
@@ -370,7 +374,18 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 			// Shutdown may have set its deadline just before ours.
 			return
 		}
-		size, err := protocol.ReadFrameSize(br, s.cfg.MaxRequestBytes)
+		var size int32
+		var err error
+		switch {
+		case sess.RawSASL.Load():
+			size, err = protocol.ReadTokenSize(br, min(s.cfg.MaxRequestBytes, maxUnauthenticatedBytes))
+		case sess.NeedsSASL.Load():
+			// As Kafka's sasl.server.max.receive.size: a client that has
+			// not authenticated cannot make the broker hold large buffers.
+			size, err = protocol.ReadFrameSize(br, min(s.cfg.MaxRequestBytes, maxUnauthenticatedBytes))
+		default:
+			size, err = protocol.ReadFrameSize(br, s.cfg.MaxRequestBytes)
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !isClosedOrTimeout(err) {
 				log.Warn("closing connection", "err", err)

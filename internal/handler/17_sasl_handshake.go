@@ -34,11 +34,19 @@ func (h *Handler) handleSaslHandshake(_ context.Context, req *conn.Request) conn
 		return conn.Reply{Response: resp, Close: true}
 	}
 	resp.SupportedMechanisms = auth.Mechanisms()
+	if req.Conn.Auth != nil {
+		// A second handshake in the middle of an exchange, as Kafka.
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		h.log.Warn("closing connection: SaslHandshake during a SASL exchange", "remote", req.Conn.RemoteAddr)
+		return conn.Reply{Response: resp, Close: true}
+	}
 	exchange, err := auth.Start(r.Mechanism)
 	if err != nil {
+		// Kafka closes the connection after telling the client which
+		// mechanisms it could have used.
 		resp.ErrorCode = errorCode(err)
-		h.log.Info("SASL handshake refused", "mechanism", r.Mechanism, "remote", req.Conn.RemoteAddr, "err", err)
-		return respond(resp)
+		h.log.Info("closing connection: SASL mechanism refused", "mechanism", r.Mechanism, "remote", req.Conn.RemoteAddr, "err", err)
+		return conn.Reply{Response: resp, Close: true}
 	}
 	req.Conn.SetMechanism(r.Mechanism)
 	req.Conn.Auth = exchange

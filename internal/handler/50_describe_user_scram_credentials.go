@@ -50,7 +50,12 @@ func (h *Handler) handleDescribeUserScramCredentials(_ context.Context, req *con
 	for _, n := range names {
 		seen[n]++
 	}
+	reported := map[string]bool{}
 	for _, name := range names {
+		if reported[name] {
+			continue // one result per user, as Kafka
+		}
+		reported[name] = true
 		result := kmsg.NewDescribeUserSCRAMCredentialsResponseResult()
 		result.User = name
 		creds, ok := users[name]

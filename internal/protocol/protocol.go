@@ -43,13 +43,24 @@ type Header struct {
 
 // ReadFrameSize reads a frame's 4-byte size prefix and checks it against max.
 func ReadFrameSize(r io.Reader, max int32) (int32, error) {
+	return readSize(r, 8, max)
+}
+
+// ReadTokenSize reads the size prefix of a bare SASL token (Kafka 0.10's
+// framing after SaslHandshake v0), which may be shorter than a request
+// header.
+func ReadTokenSize(r io.Reader, max int32) (int32, error) {
+	return readSize(r, 1, max)
+}
+
+func readSize(r io.Reader, minSize, max int32) (int32, error) {
 	var sizeBuf [4]byte
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 		return 0, err
 	}
 	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-	if size < 8 {
-		return 0, fmt.Errorf("%w: frame size %d is below the minimum header size", ErrMalformed, size)
+	if size < minSize {
+		return 0, fmt.Errorf("%w: frame size %d is below the minimum of %d", ErrMalformed, size, minSize)
 	}
 	if size > max {
 		return 0, fmt.Errorf("%w: %d > %d", ErrFrameTooLarge, size, max)
