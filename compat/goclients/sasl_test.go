@@ -47,7 +47,7 @@ func (c *xdgClient) Begin(user, password, authzID string) error {
 }
 
 func (c *xdgClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
-func (c *xdgClient) Done() bool                             { return c.conv.Done() }
+func (c *xdgClient) Done() bool                            { return c.conv.Done() }
 
 func saramaSASLConfig(mechanism sarama.SASLMechanism, user, password string) *sarama.Config {
 	cfg := saramaCase{name: "sasl", strategy: sarama.NewBalanceStrategyRange}.config()

@@ -21,7 +21,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/handler"
 	"github.com/samsa-broker/samsa/internal/partition"
-	securitypkg "github.com/samsa-broker/samsa/internal/security"
+	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 	"github.com/samsa-broker/samsa/internal/topics"
@@ -141,14 +141,14 @@ func (b *Broker) ensureOffsetsTopic() error {
 func (b *Broker) Start(ctx context.Context) error {
 	ctx, b.cancel = context.WithCancel(ctx)
 	listeners := b.cfg.ListenAddrs()
-	security := make([]listenerSecurity, len(listeners))
-	authenticators := map[string]*securitypkg.Authenticator{}
+	secured := make([]listenerSecurity, len(listeners))
+	authenticators := map[string]*security.Authenticator{}
 	for i, l := range listeners {
 		sec, err := b.listenerSecurity(l)
 		if err != nil {
 			return fmt.Errorf("listener %s (%s): %w", l.Name, l.SecurityProtocol, err)
 		}
-		security[i] = sec
+		secured[i] = sec
 		if sec.auth != nil {
 			authenticators[l.Name] = sec.auth
 		}
@@ -178,8 +178,8 @@ func (b *Broker) Start(ctx context.Context) error {
 			MaxQueuedBytes:  b.cfg.QueuedMaxRequestBytes(),
 			IdleTimeout:     b.cfg.ConnectionsMaxIdle(),
 			Listener:        b.endpoints[i].Listener,
-			TLS:             security[i].tls,
-			SASL:            security[i].auth != nil,
+			TLS:             secured[i].tls,
+			SASL:            secured[i].auth != nil,
 			Logger:          b.log.With("component", "conn"),
 		}, b.handler)
 		b.servers = append(b.servers, srv)

@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -185,27 +185,11 @@ func mechanismNames(mechs []kadm.ScramMechanism) []string {
 	return out
 }
 
-// readPasswordLine reads one line (without its line ending) from r.
+// readPasswordLine reads the first line of r, without its line ending.
 func readPasswordLine(r io.Reader) (string, error) {
-	if r == nil {
-		r = os.Stdin
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password: %w", err)
 	}
-	var b strings.Builder
-	buf := make([]byte, 1)
-	for {
-		n, err := r.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' {
-				break
-			}
-			b.WriteByte(buf[0])
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", fmt.Errorf("read password: %w", err)
-		}
-	}
-	return strings.TrimSuffix(b.String(), "\r"), nil
+	return strings.TrimRight(line, "\r\n"), nil
 }
