@@ -25,6 +25,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 	"github.com/samsa-broker/samsa/internal/topics"
+	"github.com/samsa-broker/samsa/internal/txn"
 )
 
 // Options configures a Broker.
@@ -43,6 +44,7 @@ type Broker struct {
 	lock    *os.File
 	catalog *topics.Catalog
 	groups  *group.Coordinator
+	txns    *txn.Coordinator
 	handler *handler.Handler
 
 	servers   []*conn.Server
@@ -90,7 +92,7 @@ func New(opts Options) (*Broker, error) {
 		lock.Close()
 		return nil, err
 	}
-	if err := b.ensureOffsetsTopic(); err != nil {
+	if err := b.ensureInternalTopics(); err != nil {
 		b.catalog.Close()
 		lock.Close()
 		return nil, err
@@ -106,7 +108,16 @@ func New(opts Options) (*Broker, error) {
 		Logger:                opts.Logger.With("component", "group"),
 		Topics:                b.topicLookup,
 		TopicByID:             b.topicByID,
-	}, &offsetsLog{catalog: b.catalog})
+	}, offsetsLog{internalLog{catalog: b.catalog, topic: offsetsTopic}})
+	b.txns = txn.New(txn.Config{
+		Partitions:    cfg.TransactionStateLogNumPartitions(),
+		MaxTimeout:    cfg.TransactionMaxTimeout(),
+		AbortInterval: cfg.TransactionAbortTimedOutInterval(),
+		Now:           time.Now,
+		Logger:        opts.Logger.With("component", "txn"),
+	}, txnStateLog{internalLog{catalog: b.catalog, topic: txnStateTopic}},
+		txnMarkers{catalog: b.catalog, groups: b.groups, log: opts.Logger.With("component", "txn")},
+		b.catalog.Metadata())
 	return b, nil
 }
 
@@ -120,18 +131,27 @@ func (b *Broker) topicByID(id [16]byte) (string, bool) {
 	return t.Name, ok
 }
 
-// offsetsTopic is Kafka's internal topic for group offsets and metadata.
-const offsetsTopic = "__consumer_offsets"
-
-func (b *Broker) ensureOffsetsTopic() error {
-	if _, ok := b.catalog.Metadata().Topic(offsetsTopic); ok {
-		return nil
+// ensureInternalTopics creates __consumer_offsets and __transaction_state
+// on first start, with Kafka's settings for them.
+func (b *Broker) ensureInternalTopics() error {
+	internal := []struct {
+		name       string
+		partitions int32
+		segment    int32
+	}{
+		{offsetsTopic, b.cfg.OffsetsTopicNumPartitions(), 104857600},
+		{txnStateTopic, b.cfg.TransactionStateLogNumPartitions(), b.cfg.TransactionStateLogSegmentBytes()},
 	}
-	_, err := b.catalog.CreateTopic(offsetsTopic, b.cfg.OffsetsTopicNumPartitions(), map[string]string{
-		"cleanup.policy": "compact", "segment.bytes": "104857600", "compression.type": "producer",
-	}, false)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", offsetsTopic, err)
+	for _, t := range internal {
+		if _, ok := b.catalog.Metadata().Topic(t.name); ok {
+			continue
+		}
+		_, err := b.catalog.CreateInternalTopic(t.name, t.partitions, map[string]string{
+			"cleanup.policy": "compact", "segment.bytes": strconv.Itoa(int(t.segment)), "compression.type": "producer",
+		})
+		if err != nil {
+			return fmt.Errorf("create %s: %w", t.name, err)
+		}
 	}
 	return nil
 }
@@ -167,11 +187,12 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.handler = handler.New(handler.Options{
 		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
-		ProducerIDs: b.catalog.Metadata(), Endpoints: b.endpoints,
+		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Endpoints: b.endpoints,
 		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
 		Logger: b.log.With("component", "handler"),
 	})
 	b.groups.Start(ctx)
+	b.txns.Start()
 	for i, ln := range b.listeners {
 		srv := conn.NewServer(conn.Config{
 			MaxRequestBytes: b.cfg.SocketRequestMaxBytes(),
@@ -295,6 +316,8 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 			s.Shutdown(ctx)
 		}
 		b.closeListeners()
+		// Transactions first: their markers go through the groups.
+		b.txns.Close()
 		b.groups.Close()
 		if b.cancel != nil {
 			b.cancel()

@@ -151,7 +151,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, r *kmsg.OffsetFetchReques
 	resp.Version = r.Version
 	if r.Version >= 8 {
 		for i := range r.Groups {
-			resp.Groups = append(resp.Groups, c.fetchGroup(ctx, &r.Groups[i], r.Version))
+			resp.Groups = append(resp.Groups, c.fetchGroup(ctx, &r.Groups[i], r.Version, r.RequireStable))
 		}
 		return resp
 	}
@@ -166,7 +166,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, r *kmsg.OffsetFetchReques
 			rg.Topics = append(rg.Topics, gt)
 		}
 	}
-	g := c.fetchGroup(ctx, &rg, r.Version)
+	g := c.fetchGroup(ctx, &rg, r.Version, r.RequireStable)
 	if g.ErrorCode != 0 {
 		if r.Version >= 2 {
 			resp.ErrorCode = g.ErrorCode
@@ -198,7 +198,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, r *kmsg.OffsetFetchReques
 	return resp
 }
 
-func (c *Coordinator) fetchGroup(ctx context.Context, rg *kmsg.OffsetFetchRequestGroup, version int16) kmsg.OffsetFetchResponseGroup {
+func (c *Coordinator) fetchGroup(ctx context.Context, rg *kmsg.OffsetFetchRequestGroup, version int16, requireStable bool) kmsg.OffsetFetchResponseGroup {
 	fail := func(_ kmsg.Response, code int16) kmsg.Response {
 		g := kmsg.NewOffsetFetchResponseGroup()
 		g.Group, g.ErrorCode = rg.Group, code
@@ -206,7 +206,7 @@ func (c *Coordinator) fetchGroup(ctx context.Context, rg *kmsg.OffsetFetchReques
 	}
 	resp := c.call(ctx, rg.Group, kerr.CoordinatorLoadInProgress.Code, false, fail,
 		func(st *shardState, _ time.Time, _ waiterID, _ *effects) kmsg.Response {
-			return &kmsg.OffsetFetchResponse{Groups: []kmsg.OffsetFetchResponseGroup{st.offsetFetch(rg, version)}}
+			return &kmsg.OffsetFetchResponse{Groups: []kmsg.OffsetFetchResponseGroup{st.offsetFetch(rg, version, requireStable)}}
 		})
 	return resp.(*kmsg.OffsetFetchResponse).Groups[0]
 }

@@ -376,7 +376,7 @@ func TestConsumerOffsetsChecks(t *testing.T) {
 	fetch := func(member *string, epoch int32) int16 {
 		rg := kmsg.NewOffsetFetchRequestGroup()
 		rg.Group, rg.MemberID, rg.MemberEpoch = "g", member, epoch
-		return h.st.offsetFetch(&rg, 9).ErrorCode
+		return h.st.offsetFetch(&rg, 9, false).ErrorCode
 	}
 	wantCode(t, "admin fetch", fetch(nil, -1), 0)
 	wantCode(t, "member fetch", fetch(new("a"), 1), 0)

@@ -217,7 +217,7 @@ func (h *harness) fetch(group string, version int16, topics map[string][]int32) 
 			rg.Topics = append(rg.Topics, t)
 		}
 	}
-	return h.st.offsetFetch(&rg, version)
+	return h.st.offsetFetch(&rg, version, false)
 }
 
 func (h *harness) group(id string) *group {

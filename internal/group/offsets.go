@@ -178,8 +178,10 @@ func (g *group) deleteOffset(topic string, partition int32) bool {
 
 // offsetFetch answers one group of an OffsetFetch (all versions are mapped to
 // the v8 shape). Nil Topics means every committed offset of the group;
-// partitions without a commit answer offset -1.
-func (s *shardState) offsetFetch(rg *kmsg.OffsetFetchRequestGroup, version int16) kmsg.OffsetFetchResponseGroup {
+// partitions without a commit answer offset -1. With requireStable (v7+), a
+// partition with a transactional commit not yet decided answers
+// UNSTABLE_OFFSET_COMMIT, which the client retries.
+func (s *shardState) offsetFetch(rg *kmsg.OffsetFetchRequestGroup, version int16, requireStable bool) kmsg.OffsetFetchResponseGroup {
 	out := kmsg.NewOffsetFetchResponseGroup()
 	out.Group = rg.Group
 	g := s.groups[rg.Group]
@@ -206,7 +208,11 @@ func (s *shardState) offsetFetch(rg *kmsg.OffsetFetchRequestGroup, version int16
 				t.Topic, t.TopicID = "", id
 			}
 			for _, p := range slices.Sorted(maps.Keys(g.offsets[topic])) {
-				t.Partitions = append(t.Partitions, fetchedPartition(p, g.offsets[topic][p]))
+				fp := fetchedPartition(p, g.offsets[topic][p])
+				if requireStable && s.hasPending(g.id, topic, p) {
+					fp = unstablePartition(p)
+				}
+				t.Partitions = append(t.Partitions, fp)
 			}
 			out.Topics = append(out.Topics, t)
 		}
@@ -227,6 +233,9 @@ func (s *shardState) offsetFetch(rg *kmsg.OffsetFetchRequestGroup, version int16
 			}
 			fp := fetchedPartition(p, o)
 			fp.ErrorCode = code
+			if code == 0 && requireStable && s.hasPending(rg.Group, name, p) {
+				fp = unstablePartition(p)
+			}
 			t.Partitions = append(t.Partitions, fp)
 		}
 		out.Topics = append(out.Topics, t)

@@ -184,13 +184,13 @@ func TestOffsetFetch(t *testing.T) {
 			{TopicID: ordersID, Partitions: []int32{0}},
 			{TopicID: [16]byte{99}, Partitions: []int32{0}},
 		}
-		out := h.st.offsetFetch(&rg, 10)
+		out := h.st.offsetFetch(&rg, 10, false)
 		if out.Topics[0].Partitions[0].Offset != 10 || out.Topics[0].TopicID != ordersID {
 			t.Fatalf("by id: %+v", out.Topics[0])
 		}
 		wantCode(t, "unknown id", out.Topics[1].Partitions[0].ErrorCode, kerr.UnknownTopicID.Code)
 		rg.Topics = nil
-		all := h.st.offsetFetch(&rg, 10)
+		all := h.st.offsetFetch(&rg, 10, false)
 		if len(all.Topics) != 2 || all.Topics[0].TopicID == ([16]byte{}) || all.Topics[0].Topic != "" {
 			t.Fatalf("all by id: %+v", all.Topics)
 		}

@@ -20,9 +20,26 @@ type Log interface {
 	// Append writes the records as one batch to the partition and returns
 	// once they are durable per broker policy.
 	Append(ctx context.Context, partition int32, records []KV) error
-	// Replay calls fn for every record of the partition from the log start,
-	// in order; a nil value is a tombstone.
-	Replay(ctx context.Context, partition int32, fn func(key, value []byte) error) error
+	// AppendTxn writes the records as one transactional batch of the
+	// producer (TxnOffsetCommit): they count only once the producer's
+	// COMMIT marker follows.
+	AppendTxn(ctx context.Context, partition int32, producerID int64, epoch int16, records []KV) error
+	// AppendMarker writes the producer's COMMIT or ABORT marker.
+	AppendMarker(ctx context.Context, partition int32, producerID int64, epoch int16, commit bool) error
+	// Replay calls fn for every record and transaction marker of the
+	// partition from the log start, in order.
+	Replay(ctx context.Context, partition int32, fn func(Entry) error) error
+}
+
+// Entry is one replayed record or transaction marker.
+type Entry struct {
+	Key, Value []byte // a nil Value is a tombstone
+	// Transactional: the record belongs to ProducerID's transaction.
+	Transactional bool
+	ProducerID    int64
+	// Marker: a transaction marker of ProducerID (Key and Value are nil);
+	// Commit says whether it commits or aborts.
+	Marker, Commit bool
 }
 
 // ErrClosed means the coordinator was closed (or its context ended) before a
@@ -81,6 +98,7 @@ type waiter struct {
 // writeEntry is the output of one core step waiting to be made durable.
 type writeEntry struct {
 	records []KV
+	txn     *txnWrite // non-nil: a transactional batch or marker, written alone
 	replies []reply
 	done    chan error // nil when no caller waits on the write itself
 }
@@ -187,8 +205,8 @@ func (c *Coordinator) load(sh *shard) {
 	for attempt := 0; ; attempt++ {
 		st := newShardState(&c.cfg, newUUID)
 		skipped := 0
-		err := c.log.Replay(c.ctx, sh.partition, func(key, value []byte) error {
-			if err := st.replay(key, value); err != nil {
+		err := c.log.Replay(c.ctx, sh.partition, func(e Entry) error {
+			if err := st.replayEntry(e); err != nil {
 				skipped++
 				if skipped <= 10 {
 					c.logger.Warn("skipping undecodable __consumer_offsets record",
@@ -258,10 +276,16 @@ func (c *Coordinator) drain(sh *shard) {
 			records = append(records, e.records...)
 		}
 		var err error
-		if len(records) > 0 {
-			if err = c.log.Append(c.ctx, sh.partition, records); err != nil {
-				err = fmt.Errorf("append to __consumer_offsets partition %d: %w", sh.partition, err)
-			}
+		switch t := batch[0].txn; {
+		case t != nil && t.marker:
+			err = c.log.AppendMarker(c.ctx, sh.partition, t.producerID, t.epoch, t.commit)
+		case t != nil:
+			err = c.log.AppendTxn(c.ctx, sh.partition, t.producerID, t.epoch, records)
+		case len(records) > 0:
+			err = c.log.Append(c.ctx, sh.partition, records)
+		}
+		if err != nil {
+			err = fmt.Errorf("append to __consumer_offsets partition %d: %w", sh.partition, err)
 		}
 
 		sh.mu.Lock()
@@ -280,6 +304,14 @@ func (c *Coordinator) drain(sh *shard) {
 func takeBatch(queue *[]*writeEntry) []*writeEntry {
 	size, n := 0, 0
 	for _, e := range *queue {
+		if e.txn != nil {
+			// A transactional batch or marker carries its producer: it
+			// cannot share a batch.
+			if n == 0 {
+				n = 1
+			}
+			break
+		}
 		for _, r := range e.records {
 			size += len(r.Key) + len(r.Value)
 		}
@@ -333,11 +365,11 @@ func (c *Coordinator) closeShard(sh *shard) {
 // earlier write. The returned channel (nil if nothing to wait for) reports the
 // write's outcome to a caller with its own answer. sh.mu must be held.
 func (sh *shard) submitLocked(fx effects, wantDone bool) chan error {
-	if len(fx.records) == 0 && len(sh.queue) == 0 && !sh.writing {
+	if len(fx.records) == 0 && fx.txn == nil && len(sh.queue) == 0 && !sh.writing {
 		sh.deliverLocked(fx.replies, nil)
 		return nil
 	}
-	e := &writeEntry{records: fx.records, replies: fx.replies}
+	e := &writeEntry{records: fx.records, txn: fx.txn, replies: fx.replies}
 	if wantDone {
 		e.done = make(chan error, 1)
 	}

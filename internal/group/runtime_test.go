@@ -17,14 +17,33 @@ import (
 // that keeps every appended record per partition and can fail appends.
 type memLog struct {
 	mu      sync.Mutex
-	parts   map[int32][]KV
+	parts   map[int32][]Entry
 	failErr error // returned by every Append while set
 	appends int
 }
 
-func newMemLog() *memLog { return &memLog{parts: make(map[int32][]KV)} }
+func newMemLog() *memLog { return &memLog{parts: make(map[int32][]Entry)} }
 
 func (l *memLog) Append(_ context.Context, partition int32, records []KV) error {
+	return l.append(partition, records, Entry{ProducerID: -1})
+}
+
+func (l *memLog) AppendTxn(_ context.Context, partition int32, producerID int64, _ int16, records []KV) error {
+	return l.append(partition, records, Entry{ProducerID: producerID, Transactional: true})
+}
+
+func (l *memLog) AppendMarker(_ context.Context, partition int32, producerID int64, _ int16, commit bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failErr != nil {
+		return l.failErr
+	}
+	l.appends++
+	l.parts[partition] = append(l.parts[partition], Entry{ProducerID: producerID, Transactional: true, Marker: true, Commit: commit})
+	return nil
+}
+
+func (l *memLog) append(partition int32, records []KV, tmpl Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.failErr != nil {
@@ -32,24 +51,25 @@ func (l *memLog) Append(_ context.Context, partition int32, records []KV) error 
 	}
 	l.appends++
 	for _, r := range records {
-		kv := KV{Key: bytes.Clone(r.Key)}
+		e := tmpl
+		e.Key = bytes.Clone(r.Key)
 		if r.Value != nil {
-			kv.Value = bytes.Clone(r.Value)
+			e.Value = bytes.Clone(r.Value)
 		}
-		l.parts[partition] = append(l.parts[partition], kv)
+		l.parts[partition] = append(l.parts[partition], e)
 	}
 	return nil
 }
 
-func (l *memLog) Replay(ctx context.Context, partition int32, fn func(key, value []byte) error) error {
+func (l *memLog) Replay(ctx context.Context, partition int32, fn func(Entry) error) error {
 	l.mu.Lock()
-	records := append([]KV(nil), l.parts[partition]...)
+	entries := append([]Entry(nil), l.parts[partition]...)
 	l.mu.Unlock()
-	for _, r := range records {
+	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := fn(r.Key, r.Value); err != nil {
+		if err := fn(e); err != nil {
 			return err
 		}
 	}

@@ -22,13 +22,16 @@ type shardState struct {
 	newID func() string // random part of generated member ids
 
 	groups map[string]*group
+	// pending holds transactional offset commits (TxnOffsetCommit) by
+	// producer id until that producer's marker commits or drops them.
+	pending map[int64]pendingOffsets
 
 	// nextRetentionCheck is when expired offsets are next looked for.
 	nextRetentionCheck time.Time
 }
 
 func newShardState(cfg *Config, newID func() string) *shardState {
-	return &shardState{cfg: cfg, newID: newID, groups: make(map[string]*group)}
+	return &shardState{cfg: cfg, newID: newID, groups: make(map[string]*group), pending: make(map[int64]pendingOffsets)}
 }
 
 // waiterID names a parked JoinGroup or SyncGroup call; the runtime maps it to
@@ -45,6 +48,9 @@ type reply struct {
 // records (as one batch, before any reply is released) and answer parked calls.
 type effects struct {
 	records []KV
+	// txn makes records one transactional batch of a producer, or (marker
+	// set, no records) that producer's transaction marker.
+	txn     *txnWrite
 	replies []reply
 }
 

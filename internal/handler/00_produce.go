@@ -15,6 +15,12 @@ package handler
 // * CRC-32C failure → CORRUPT_MESSAGE and nothing stored; over
 //   max.message.bytes → MESSAGE_TOO_LARGE
 // * Idempotent retries are answered with the original offsets, stored once
+// * A transactional batch is accepted only when the transaction coordinator
+//   knows the partition is in the producer's open transaction (added with
+//   AddPartitionsToTxn, same epoch): a fenced producer gets
+//   INVALID_PRODUCER_EPOCH, a partition outside the transaction
+//   INVALID_TXN_STATE. Its records stay invisible to read_committed
+//   consumers until the transaction's marker is written.
 //
 // Version notes:
 // * v2: log append time
@@ -25,6 +31,7 @@ package handler
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -32,6 +39,8 @@ import (
 
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/record"
+	"github.com/samsa-broker/samsa/internal/txn"
 )
 
 // produceWait is a partition whose acknowledgement waits for visibility.
@@ -89,6 +98,11 @@ func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications
 				pr.ErrorCode = kerr.UnsupportedForMessageFormat.Code
 				continue
 			}
+			if code := h.checkTransactional(rt.Topic, rp.Partition, rp.Records); code != 0 {
+				pr.ErrorCode = code
+				failed = true
+				continue
+			}
 			res, err := p.AppendCollecting(rp.Records, notes)
 			if err != nil {
 				failed = true
@@ -137,6 +151,23 @@ func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications
 		h.waitProduced(ctx, waits, timeout)
 		return resp
 	})
+}
+
+// checkTransactional verifies a transactional batch against the transaction
+// coordinator; it returns 0 for any other batch. Only the first batch's
+// header is read: the partition refuses requests with more than one batch.
+func (h *Handler) checkTransactional(topic string, partition int32, records []byte) int16 {
+	hdr, err := record.ParseHeader(records)
+	if err != nil || !hdr.IsTransactional() || hdr.IsControl() {
+		return 0 // the append reports malformed and control batches
+	}
+	tp := txn.TopicPartition{Topic: topic, Partition: partition}
+	if err := h.opts.Transactions.Verify(hdr.ProducerID, hdr.ProducerEpoch, tp); err != nil {
+		h.log.Debug("transactional produce refused", "topic", topic, "partition", partition, "producer_id", hdr.ProducerID, "err", err)
+		// Produce has no PRODUCER_FENCED: fencing is INVALID_PRODUCER_EPOCH.
+		return txnErrorCode(err, 0, math.MaxInt16)
+	}
+	return 0
 }
 
 // needsSyncWait reports whether any appended data is not yet visible, which

@@ -342,7 +342,14 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, seen []
 			}
 		}
 		if iso == partition.ReadCommitted {
-			rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
+			rp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, 0, len(res.Aborted))
+			if len(rp.RecordBatches) > 0 {
+				for _, a := range res.Aborted {
+					at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+					at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+					rp.AbortedTransactions = append(rp.AbortedTransactions, at)
+				}
+			}
 		}
 		topic.Partitions = append(topic.Partitions, rp)
 	}

@@ -8,17 +8,20 @@ package handler
 // * Without a transactional id a fresh id is allocated even when the request
 //   names one (v3+), as Kafka does: naming another producer's id must not
 //   fence it
-// * With a transactional id: the id's producer id is kept and its epoch
-//   bumped, fencing older instances (transactions themselves are not yet
-//   supported: see docs/UNSUPPORTED.md)
+// * With a transactional id: the transaction coordinator keeps the id's
+//   producer id and bumps its epoch, fencing older instances; a transaction
+//   the previous instance left open is aborted first
+// * An empty transactional id → INVALID_REQUEST; a timeout above
+//   transaction.max.timeout.ms → INVALID_TRANSACTION_TIMEOUT
 //
 // Version notes:
 // * v2: flexible
-// * v3: producer id/epoch for epoch bumps
+// * v3: producer id/epoch for epoch bumps (a stale pair is fenced)
+// * v4: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH)
 
 import (
 	"context"
-	"math"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -31,22 +34,21 @@ func (h *Handler) handleInitProducerID(_ context.Context, req *conn.Request) con
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if r.TransactionalID != nil {
-		h.txnMu.Lock()
-		defer h.txnMu.Unlock()
-		cur, ok := h.txnIDs[*r.TransactionalID]
-		if !ok || cur.epoch == math.MaxInt16-1 {
-			id, err := h.opts.ProducerIDs.NextProducerID()
-			if err != nil {
-				resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-				return respond(resp)
-			}
-			cur = producerIDEpoch{id: id, epoch: 0}
-		} else {
-			cur.epoch++
+		if *r.TransactionalID == "" {
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			return respond(resp)
 		}
-		h.txnIDs[*r.TransactionalID] = cur
-		resp.ProducerID, resp.ProducerEpoch = cur.id, cur.epoch
-		return respond(resp)
+		return await(func(ctx context.Context) kmsg.Response {
+			timeout := time.Duration(r.TransactionTimeoutMillis) * time.Millisecond
+			id, epoch, err := h.opts.Transactions.InitProducerID(ctx, *r.TransactionalID, timeout, r.ProducerID, r.ProducerEpoch)
+			if err != nil {
+				h.log.Debug("InitProducerId refused", "transactional_id", *r.TransactionalID, "err", err)
+				resp.ErrorCode = txnErrorCode(err, r.Version, 4)
+				return resp
+			}
+			resp.ProducerID, resp.ProducerEpoch = id, epoch
+			return resp
+		})
 	}
 	id, err := h.opts.ProducerIDs.NextProducerID()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
+	"github.com/samsa-broker/samsa/internal/txn"
 )
 
 // errorCode maps an internal error to the Kafka error code a client acts on.
@@ -36,10 +37,26 @@ func errorCode(err error) int16 {
 		// The partition is going away (shutdown or deletion): a retriable
 		// error makes the client refresh metadata and try again.
 		return kerr.NotLeaderForPartition.Code
-	case errors.Is(err, partition.ErrTransactionalBatch):
-		return kerr.InvalidTxnState.Code
 	case errors.Is(err, partition.ErrStorage):
 		return kerr.KafkaStorageError.Code
+	case errors.Is(err, txn.ErrLoading):
+		return kerr.CoordinatorLoadInProgress.Code
+	case errors.Is(err, txn.ErrInvalidTimeout):
+		return kerr.InvalidTransactionTimeout.Code
+	case errors.Is(err, txn.ErrUnknownProducerID):
+		return kerr.InvalidProducerIDMapping.Code
+	case errors.Is(err, txn.ErrProducerFenced):
+		return kerr.ProducerFenced.Code
+	case errors.Is(err, txn.ErrConcurrent):
+		return kerr.ConcurrentTransactions.Code
+	case errors.Is(err, txn.ErrInvalidState):
+		return kerr.InvalidTxnState.Code
+	case errors.Is(err, txn.ErrCoordinatorShutdown):
+		return kerr.NotCoordinator.Code
+	case errors.Is(err, txn.ErrStorage):
+		// Retriable: a retried EndTxn waits (CONCURRENT_TRANSACTIONS)
+		// until the coordinator has written the markers.
+		return kerr.CoordinatorNotAvailable.Code
 	case errors.Is(err, topics.ErrInvalidTopicName):
 		return kerr.InvalidTopicException.Code
 	case errors.Is(err, topics.ErrInvalidConfig):
@@ -68,6 +85,17 @@ func errorCode(err error) int16 {
 		return kerr.RequestTimedOut.Code
 	}
 	return kerr.UnknownServerError.Code
+}
+
+// txnErrorCode is errorCode for a transaction request of the given version:
+// versions before fencedSince knew no PRODUCER_FENCED and get
+// INVALID_PRODUCER_EPOCH instead, as Kafka answers them (KIP-588).
+func txnErrorCode(err error, version, fencedSince int16) int16 {
+	code := errorCode(err)
+	if code == kerr.ProducerFenced.Code && version < fencedSince {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
 }
 
 // errDuplicateScram: AlterUserScramCredentials named one user and

@@ -11,7 +11,7 @@ package handler
 import (
 	"context"
 	"log/slog"
-	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,6 +21,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/protocol"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
+	"github.com/samsa-broker/samsa/internal/txn"
 )
 
 // Endpoint is an advertised listener address.
@@ -38,6 +39,8 @@ type Options struct {
 	Groups  GroupCoordinator
 	// ProducerIDs allocates producer ids durably.
 	ProducerIDs ProducerIDAllocator
+	// Transactions is the transaction coordinator (internal/txn).
+	Transactions TxnCoordinator
 	// Endpoints are advertised per listener name; the first is the default.
 	Endpoints []Endpoint
 	// Authenticators holds the SASL mechanisms and credentials of each
@@ -69,6 +72,20 @@ type GroupCoordinator interface {
 	DeleteGroups(context.Context, *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse
 	ConsumerGroupHeartbeat(context.Context, *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroupHeartbeatResponse
 	ConsumerGroupDescribe(context.Context, *kmsg.ConsumerGroupDescribeRequest) *kmsg.ConsumerGroupDescribeResponse
+	TxnOffsetCommit(context.Context, *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse
+	// PartitionFor is the __consumer_offsets partition that owns a group.
+	PartitionFor(group string) int32
+}
+
+// TxnCoordinator serves the transaction APIs (internal/txn).
+type TxnCoordinator interface {
+	InitProducerID(ctx context.Context, txnID string, timeout time.Duration, expectedID int64, expectedEpoch int16) (int64, int16, error)
+	AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []txn.TopicPartition) error
+	EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit bool) error
+	// Verify reports whether the producer's open transaction holds tp.
+	Verify(producerID int64, epoch int16, tp txn.TopicPartition) error
+	Describe(txnID string) (txn.Info, bool, error)
+	List() ([]txn.Info, error)
 }
 
 // ProducerIDAllocator hands out unique producer ids that survive restarts.
@@ -83,23 +100,14 @@ type Handler struct {
 	catalog *topics.Catalog
 	groups  GroupCoordinator
 	apis    map[int16]api
-	// txnIDs maps transactional ids to their producer id and epoch.
-	txnMu  sync.Mutex
-	txnIDs map[string]producerIDEpoch
 	// readBufs recycles the buffers fetches read record data into.
 	readBufs bufferPool
-}
-
-type producerIDEpoch struct {
-	id    int64
-	epoch int16
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
 		opts: opts, log: opts.Logger, catalog: opts.Catalog, groups: opts.Groups,
-		txnIDs: map[string]producerIDEpoch{},
 	}
 	h.apis = make(map[int16]api)
 	for _, a := range h.apiTable() {

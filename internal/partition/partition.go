@@ -34,11 +34,11 @@ var (
 	ErrOffsetOutOfRange   = storage.ErrOffsetOutOfRange
 	ErrClosed             = errors.New("partition is closed")
 	ErrStorage            = errors.New("storage error")
-	// ErrTransactionalBatch refuses transactional batches until the
-	// transaction coordinator exists: without commit markers an open
-	// transaction would hold the last stable offset back forever.
-	ErrTransactionalBatch = errors.New("transactional batches are not supported yet")
 )
+
+// AbortedTxn is one aborted transaction's offset range, as read_committed
+// fetches report it.
+type AbortedTxn = producerstate.AbortedTxn
 
 // FsyncPolicy says when appended data is made durable.
 type FsyncPolicy int
@@ -102,6 +102,10 @@ type Partition struct {
 	// firstUnstable is the first offset of the oldest open transaction, or
 	// -1; written under appendMu, read without it.
 	firstUnstable atomic.Int64
+	// aborted is a copy of the producer state's aborted transactions,
+	// replaced (never changed) under appendMu, so fetches read it without
+	// the lock.
+	aborted atomic.Pointer[[]AbortedTxn]
 	// hwmMu orders high watermark advances with waiter registration.
 	hwmMu   sync.Mutex
 	waiters map[*Waiter]struct{} // guarded by hwmMu
@@ -233,8 +237,8 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 		if h.IsControl() {
 			return AppendResult{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
 		}
-		if h.IsTransactional() {
-			return AppendResult{}, ErrTransactionalBatch
+		if h.IsTransactional() && h.ProducerID < 0 {
+			return AppendResult{}, fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
 		}
 		headers[i] = h
 	}
@@ -282,11 +286,16 @@ func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg 
 		if err != nil {
 			return AppendResult{}, 0, 0, 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
-		// Batches appended here are neither transactional nor control
-		// batches, so they neither open nor end a transaction: the first
-		// unstable offset cannot change (and recomputing it scans every
-		// producer of the partition).
+		// Only a transactional batch that opens its producer's
+		// transaction here moves the first unstable offset (recomputing
+		// it scans every producer of the partition). It moves before the
+		// high watermark passes the batch, so read_committed never sees
+		// the batch as stable.
+		opens := h.IsTransactional() && !p.producers.InTransaction(h.ProducerID)
 		p.producers.Update(h, base)
+		if opens {
+			p.firstUnstable.Store(p.producers.FirstUnstableOffset())
+		}
 		if res.BaseOffset < 0 {
 			res.BaseOffset = base
 		}
@@ -308,13 +317,26 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 	}
+	commit := false
+	if h.IsControl() {
+		if commit, err = record.MarkerType(batch); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+		}
+	}
 	p.appendMu.Lock()
 	base, err := p.log.Append(batch, p.epoch.Load())
 	if err != nil {
 		p.appendMu.Unlock()
 		return 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 	}
-	p.producers.Update(h, base)
+	if h.IsControl() {
+		p.producers.UpdateMarker(h, base, commit)
+		if !commit {
+			p.publishAbortedLocked()
+		}
+	} else {
+		p.producers.Update(h, base)
+	}
 	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
 	p.appendedTotal += int64(len(batch))
 	end, total := p.log.EndOffset(), p.appendedTotal
@@ -323,6 +345,31 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 		p.advanceHighWatermark(end, total, nil)
 	}
 	return base, nil
+}
+
+// WriteTxnMarker ends producerID's transaction on this partition with a
+// COMMIT or ABORT marker at epoch (the transaction coordinator's current
+// epoch for the producer, which fences older instances) and returns the
+// marker's offset. Call WaitVisible before reporting it written.
+func (p *Partition) WriteTxnMarker(producerID int64, epoch int16, commit bool, coordinatorEpoch int32) (int64, error) {
+	return p.AppendInternal(record.BuildControl(producerID, epoch, commit, coordinatorEpoch, time.Now().UnixMilli()))
+}
+
+// publishAbortedLocked republishes the aborted transactions for lock-free
+// readers. p.appendMu must be held.
+func (p *Partition) publishAbortedLocked() {
+	list := p.producers.Aborted()
+	p.aborted.Store(&list)
+}
+
+// AbortedIn returns the aborted transactions overlapping offsets
+// [from, to), for a read_committed fetch of that range.
+func (p *Partition) AbortedIn(from, to int64) []AbortedTxn {
+	list := p.aborted.Load()
+	if list == nil {
+		return nil
+	}
+	return producerstate.AbortedIn(*list, from, to)
 }
 
 // WaitVisible returns once offsets before end are visible (and, with
@@ -398,6 +445,9 @@ type ReadResult struct {
 	HighWatermark    int64
 	LastStableOffset int64
 	LogStartOffset   int64
+	// Aborted lists, for read_committed reads, the aborted transactions
+	// overlapping the records returned.
+	Aborted []AbortedTxn
 }
 
 // Read returns whole batches from offset, at most maxBytes unless the first
@@ -432,6 +482,12 @@ func (p *Partition) ReadInto(scratch []byte, offset int64, maxBytes int, iso Iso
 		return res, err
 	}
 	res.Records = data
+	if iso == ReadCommitted && len(data) > 0 {
+		// Bounded by the read limit rather than the last batch returned:
+		// a superset is harmless, as consumers match aborted ranges to the
+		// batches they got.
+		res.Aborted = p.AbortedIn(offset, limit)
+	}
 	return res, nil
 }
 
@@ -479,11 +535,28 @@ func (p *Partition) DeleteRecordsBefore(offset int64) (int64, error) {
 	if err := p.log.DeleteRecordsBefore(offset); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrStorage, err)
 	}
+	p.pruneAbortedLocked()
 	return p.log.StartOffset(), nil
 }
 
 // ApplyRetention deletes segments beyond the retention limits.
-func (p *Partition) ApplyRetention() (int, error) { return p.log.ApplyRetention() }
+func (p *Partition) ApplyRetention() (int, error) {
+	n, err := p.log.ApplyRetention()
+	if n > 0 {
+		p.appendMu.Lock()
+		p.pruneAbortedLocked()
+		p.appendMu.Unlock()
+	}
+	return n, err
+}
+
+// pruneAbortedLocked forgets aborted transactions below the log start.
+// p.appendMu must be held.
+func (p *Partition) pruneAbortedLocked() {
+	if p.producers.PruneAborted(p.log.StartOffset()) {
+		p.publishAbortedLocked()
+	}
+}
 
 // Producer returns the idempotent state of a producer id (for tests and
 // DescribeProducers).

@@ -1,9 +1,11 @@
 package partition
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,8 +98,9 @@ func TestAppendRejectsBadBatches(t *testing.T) {
 		{"empty", nil, ErrCorruptBatch},
 		{"magic 1", old, ErrUnsupportedFormat},
 		{"too large", big, ErrBatchTooLarge},
-		{"transactional", record.Build(record.BatchSpec{ProducerID: 1, ProducerEpoch: 0, BaseSequence: 0, Transactional: true,
-			Records: []record.RecordSpec{{Value: []byte("t")}}}), ErrTransactionalBatch},
+		{"transactional without producer", record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Transactional: true,
+			Records: []record.RecordSpec{{Value: []byte("t")}}}), ErrInvalidRecord},
+		{"control batch from a producer", record.BuildControl(1, 0, true, 0, 0), ErrInvalidRecord},
 	} {
 		if _, err := p.Append(tc.b); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
@@ -342,4 +345,93 @@ func TestAppendCollectingDefersNotifications(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("a second Flush notified again: %v", got)
 	}
+}
+
+func txnBatch(pid int64, seq int32, values ...string) []byte {
+	recs := make([]record.RecordSpec, len(values))
+	for i, v := range values {
+		recs[i] = record.RecordSpec{Value: []byte(v)}
+	}
+	return record.Build(record.BatchSpec{ProducerID: pid, ProducerEpoch: 0, BaseSequence: seq, Transactional: true, Records: recs})
+}
+
+// TestTransactionsBoundReadCommitted: an open transaction holds the last
+// stable offset; markers release it; aborted ranges are reported to
+// read_committed reads and survive a crash (rebuilt from the log) and a
+// clean restart (from the snapshot).
+func TestTransactionsBoundReadCommitted(t *testing.T) {
+	mem := vfs.NewMem()
+	p := open(t, mem, FsyncAlways)
+	mustAppend := func(b []byte) {
+		t.Helper()
+		res, err := p.Append(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitVisible(context.Background(), res.LastOffset+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustMarker := func(pid int64, commit bool) {
+		t.Helper()
+		off, err := p.WriteTxnMarker(pid, 0, commit, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.WaitVisible(context.Background(), off+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustAppend(batch(-1, -1, -1, "plain")) // 0
+	mustAppend(txnBatch(5, 0, "a1", "a2")) // 1-2, producer 5 opens at 1
+	mustAppend(txnBatch(6, 0, "b1"))       // 3, producer 6 opens at 3
+	if hwm, lso, _ := p.Offsets(); hwm != 4 || lso != 1 {
+		t.Fatalf("hwm %d lso %d, want 4 and 1", hwm, lso)
+	}
+	res, err := p.Read(0, 1<<20, ReadCommitted)
+	if err != nil || countRecords(t, res.Records) != 1 {
+		t.Fatalf("read_committed with open transactions: %d records, err %v", countRecords(t, res.Records), err)
+	}
+	mustMarker(5, false) // 4: abort
+	if _, lso, _ := p.Offsets(); lso != 3 {
+		t.Fatalf("lso after abort = %d, want 3", lso)
+	}
+	mustMarker(6, true) // 5: commit
+	check := func(p *Partition, when string) {
+		t.Helper()
+		hwm, lso, _ := p.Offsets()
+		if hwm != 6 || lso != 6 {
+			t.Fatalf("%s: hwm %d lso %d, want 6 and 6", when, hwm, lso)
+		}
+		res, err := p.Read(0, 1<<20, ReadCommitted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []AbortedTxn{{ProducerID: 5, FirstOffset: 1, LastOffset: 4}}
+		if !slices.Equal(res.Aborted, want) {
+			t.Fatalf("%s: aborted %+v, want %+v", when, res.Aborted, want)
+		}
+		if got := p.AbortedIn(5, 6); len(got) != 0 {
+			t.Fatalf("%s: aborted after the marker: %+v", when, got)
+		}
+	}
+	check(p, "live")
+	crashed := mem.Crash()
+	p.Close()
+	check(open(t, crashed, FsyncAlways), "after a crash")
+	check(open(t, mem, FsyncAlways), "after a clean restart")
+}
+
+func countRecords(t *testing.T, b []byte) int {
+	t.Helper()
+	batches, err := record.Split(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, batch := range batches {
+		h, _ := record.ParseHeader(batch)
+		n += int(h.NumRecords)
+	}
+	return n
 }

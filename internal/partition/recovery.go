@@ -40,15 +40,29 @@ func (p *Partition) recoverProducers() error {
 	if from < p.log.StartOffset() {
 		from = p.log.StartOffset()
 	}
-	err = p.log.ScanHeaders(from, func(h record.Header) bool {
-		if h.BaseOffset >= from && h.ProducerID >= 0 {
-			p.producers.Update(h, h.BaseOffset)
+	err = p.log.ScanHeaders(from, func(h record.Header, control []byte) bool {
+		if h.BaseOffset < from || h.ProducerID < 0 {
+			return true
 		}
+		if !h.IsControl() {
+			p.producers.Update(h, h.BaseOffset)
+			return true
+		}
+		commit, err := record.MarkerType(control)
+		if err != nil {
+			// Not a transaction marker (Kafka writes other control
+			// records in KRaft logs): it ends nothing.
+			p.logger.Warn("ignoring control batch", "offset", h.BaseOffset, "err", err)
+			return true
+		}
+		p.producers.UpdateMarker(h, h.BaseOffset, commit)
 		return true
 	})
 	if err != nil {
 		return fmt.Errorf("rebuild producer state of %s-%d: %w", p.Topic, p.Index, err)
 	}
+	p.producers.PruneAborted(p.log.StartOffset())
+	p.publishAbortedLocked()
 	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
 	// Old snapshots are no longer needed once state is rebuilt.
 	for _, off := range snaps {
@@ -96,7 +110,7 @@ func (p *Partition) readSnapshot(offset int64) (*producerstate.State, int64, err
 // writeSnapshotLocked persists producer state as of the log end.
 // p.appendMu must be held.
 func (p *Partition) writeSnapshotLocked() error {
-	if p.producers.Len() == 0 {
+	if p.producers.Empty() {
 		return nil
 	}
 	end := p.log.EndOffset()

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/samsa-broker/samsa/internal/record"
 )
@@ -54,9 +55,21 @@ func (p *Producer) last() *BatchMeta {
 	return &p.Batches[len(p.Batches)-1]
 }
 
+// AbortedTxn is the range of one aborted transaction on a partition:
+// read_committed consumers drop ProducerID's batches from FirstOffset up
+// to LastOffset, the offset of its ABORT marker.
+type AbortedTxn struct {
+	ProducerID  int64
+	FirstOffset int64
+	LastOffset  int64
+}
+
 // State is the producer state of one partition.
 type State struct {
 	producers map[int64]*Producer
+	// aborted lists the retained aborted transactions in marker order
+	// (so by LastOffset): Kafka's transaction index.
+	aborted []AbortedTxn
 }
 
 // New returns an empty State.
@@ -64,6 +77,10 @@ func New() *State { return &State{producers: make(map[int64]*Producer)} }
 
 // Len returns how many producers are tracked.
 func (s *State) Len() int { return len(s.producers) }
+
+// Empty reports whether there is nothing to snapshot: no producer and no
+// aborted transaction.
+func (s *State) Empty() bool { return len(s.producers) == 0 && len(s.aborted) == 0 }
 
 // Producer returns the state of producer id, if known.
 func (s *State) Producer(id int64) (Producer, bool) {
@@ -74,6 +91,13 @@ func (s *State) Producer(id int64) (Producer, bool) {
 	cp := *p
 	cp.Batches = append([]BatchMeta(nil), p.Batches...)
 	return cp, true
+}
+
+// InTransaction reports whether producer id has an open transaction on
+// this partition.
+func (s *State) InTransaction(id int64) bool {
+	p, ok := s.producers[id]
+	return ok && p.TxnFirstOffset >= 0
 }
 
 // Producers calls fn for every tracked producer.
@@ -155,7 +179,8 @@ func (s *State) Update(h record.Header, baseOffset int64) {
 	}
 	lastOffset := baseOffset + int64(h.LastOffsetDelta)
 	if h.IsControl() {
-		// A commit or abort marker ends the producer's open transaction.
+		// A marker whose type is unknown here ends the open transaction
+		// as a commit would; UpdateMarker records aborts.
 		p.TxnFirstOffset = -1
 		return
 	}
@@ -171,6 +196,70 @@ func (s *State) Update(h record.Header, baseOffset int64) {
 		FirstOffset: baseOffset, LastOffset: lastOffset,
 		MaxTimestamp: h.MaxTimestamp,
 	})
+}
+
+// UpdateMarker records that the COMMIT or ABORT marker h of a producer was
+// appended at offset: it ends the producer's open transaction, and an
+// aborted one is remembered for read_committed fetches.
+func (s *State) UpdateMarker(h record.Header, offset int64, commit bool) {
+	if h.ProducerID < 0 {
+		return
+	}
+	first := int64(-1)
+	if p, ok := s.producers[h.ProducerID]; ok {
+		first = p.TxnFirstOffset
+	}
+	s.Update(h, offset)
+	if !commit && first >= 0 {
+		s.aborted = append(s.aborted, AbortedTxn{ProducerID: h.ProducerID, FirstOffset: first, LastOffset: offset})
+	}
+}
+
+// AbortedIn returns the aborted transactions that overlap offsets
+// [from, to): the list a read_committed fetch of that range needs.
+func (s *State) AbortedIn(from, to int64) []AbortedTxn {
+	return abortedIn(s.aborted, from, to)
+}
+
+// Aborted returns a copy of every retained aborted transaction, in marker
+// order.
+func (s *State) Aborted() []AbortedTxn { return append([]AbortedTxn(nil), s.aborted...) }
+
+// abortedIn filters list (ordered by LastOffset) to the transactions that
+// overlap [from, to).
+func abortedIn(list []AbortedTxn, from, to int64) []AbortedTxn {
+	var out []AbortedTxn
+	for i := len(list) - 1; i >= 0; i-- {
+		// Transactions can be long, so an early FirstOffset does not end
+		// the walk; only LastOffset is ordered.
+		a := list[i]
+		if a.LastOffset < from {
+			break
+		}
+		if a.FirstOffset < to {
+			out = append(out, a)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// AbortedIn filters an Aborted copy as State.AbortedIn does, for readers
+// that do not hold the partition's append lock.
+func AbortedIn(list []AbortedTxn, from, to int64) []AbortedTxn { return abortedIn(list, from, to) }
+
+// PruneAborted forgets aborted transactions that ended before offset (the
+// log start after retention): no fetch can reach them.
+func (s *State) PruneAborted(offset int64) bool {
+	n := 0
+	for n < len(s.aborted) && s.aborted[n].LastOffset < offset {
+		n++
+	}
+	if n == 0 {
+		return false
+	}
+	s.aborted = append(s.aborted[:0], s.aborted[n:]...)
+	return true
 }
 
 // FenceEpoch raises producer id's epoch without a batch (InitProducerId bumps,
@@ -216,4 +305,11 @@ func (s *State) TruncateFrom(offset int64) {
 			delete(s.producers, id)
 		}
 	}
+	kept := s.aborted[:0]
+	for _, a := range s.aborted {
+		if a.LastOffset < offset {
+			kept = append(kept, a)
+		}
+	}
+	s.aborted = kept
 }

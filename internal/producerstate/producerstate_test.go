@@ -2,8 +2,11 @@ package producerstate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/samsa-broker/samsa/internal/record"
@@ -52,6 +55,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 	s.Update(record.Header{ProducerID: 9, ProducerEpoch: 0, BaseSequence: 0, Attributes: 0x10}, 500) // transactional
+	// An aborted transaction of producer 8 at offsets 400-450.
+	s.Update(record.Header{ProducerID: 8, BaseSequence: 0, Attributes: 0x10}, 400)
+	s.UpdateMarker(record.Header{ProducerID: 8, BaseSequence: -1, Attributes: 0x30}, 450, false)
 	b := s.EncodeSnapshot(1234)
 	got, off, err := DecodeSnapshot(b)
 	if err != nil || off != 1234 {
@@ -63,10 +69,83 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if got.FirstUnstableOffset() != 500 {
 		t.Fatalf("open transaction lost: %d", got.FirstUnstableOffset())
 	}
+	if a := got.Aborted(); len(a) != 1 || a[0] != (AbortedTxn{ProducerID: 8, FirstOffset: 400, LastOffset: 450}) {
+		t.Fatalf("aborted transactions after decode: %+v", a)
+	}
 	for _, bad := range [][]byte{nil, b[:10], append(append([]byte(nil), b[:len(b)-1]...), b[len(b)-1]^1)} {
 		if _, _, err := DecodeSnapshot(bad); !errors.Is(err, ErrBadSnapshot) {
 			t.Fatalf("bad snapshot accepted: %v", err)
 		}
+	}
+}
+
+// TestSnapshotVersion1 decodes a snapshot as written before transactions
+// had an aborted-transaction section.
+func TestSnapshotVersion1(t *testing.T) {
+	s := New()
+	s.Update(hdr(1, 2, 0, 3), 10)
+	v2 := s.EncodeSnapshot(14)
+	// A v1 file is a v2 file without the (empty) aborted count.
+	body := append([]byte(nil), v2[:len(v2)-8]...)
+	body[5] = 1
+	v1 := binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
+	got, off, err := DecodeSnapshot(v1)
+	if err != nil || off != 14 {
+		t.Fatalf("decode v1: off %d err %v", off, err)
+	}
+	if p, ok := got.Producer(1); !ok || p.Epoch != 2 || len(p.Batches) != 1 {
+		t.Fatalf("producer after v1 decode: %+v %v", p, ok)
+	}
+}
+
+// TestTransactionsOpenAndEnd walks the life of transactions on one
+// partition: the first unstable offset, commit and abort markers, the
+// aborted list a fetch sees, pruning and truncation.
+func TestTransactionsOpenAndEnd(t *testing.T) {
+	txn := func(pid int64, seq int32) record.Header {
+		return record.Header{ProducerID: pid, BaseSequence: seq, Attributes: 0x10}
+	}
+	marker := func(pid int64) record.Header {
+		return record.Header{ProducerID: pid, BaseSequence: -1, Attributes: 0x30}
+	}
+	s := New()
+	s.Update(txn(1, 0), 0) // producer 1 opens at 0
+	s.Update(txn(2, 0), 1) // producer 2 opens at 1
+	s.Update(txn(1, 1), 2)
+	if got := s.FirstUnstableOffset(); got != 0 {
+		t.Fatalf("first unstable = %d, want 0", got)
+	}
+	s.UpdateMarker(marker(1), 3, false) // producer 1 aborts
+	if got := s.FirstUnstableOffset(); got != 1 {
+		t.Fatalf("first unstable after abort = %d, want 1", got)
+	}
+	s.UpdateMarker(marker(2), 4, true) // producer 2 commits
+	if got := s.FirstUnstableOffset(); got != -1 {
+		t.Fatalf("first unstable after commit = %d, want -1", got)
+	}
+	s.Update(txn(1, 2), 5)
+	s.UpdateMarker(marker(1), 6, false)
+	want := []AbortedTxn{{1, 0, 3}, {1, 5, 6}}
+	for _, tc := range []struct {
+		from, to int64
+		want     []AbortedTxn
+	}{
+		{0, 7, want},
+		{0, 1, want[:1]},
+		{4, 5, nil},
+		{4, 6, want[1:]},
+		{7, 9, nil},
+	} {
+		if got := s.AbortedIn(tc.from, tc.to); !slices.Equal(got, tc.want) {
+			t.Errorf("AbortedIn(%d, %d) = %+v, want %+v", tc.from, tc.to, got, tc.want)
+		}
+	}
+	if !s.PruneAborted(4) || !slices.Equal(s.Aborted(), want[1:]) {
+		t.Fatalf("after pruning below 4: %+v", s.Aborted())
+	}
+	s.TruncateFrom(6)
+	if len(s.Aborted()) != 0 {
+		t.Fatalf("an abort marker at the truncation point survived: %+v", s.Aborted())
 	}
 }
 

@@ -8,16 +8,23 @@ import (
 	"sort"
 )
 
-// Snapshot file format (version 1), all integers big-endian:
+// Snapshot file format (version 2), all integers big-endian:
 //
-//	+--------+---------+-----------------+--------+=================+--------+
-//	| "SPSN" | version | offset (int64)  | count  | count producers | crc32c |
-//	| 4 B    | uint16  | log end offset  | uint32 |                 | uint32 |
-//	+--------+---------+-----------------+--------+=================+--------+
+//	+--------+---------+----------------+--------+=================+
+//	| "SPSN" | version | offset (int64) | count  | count producers |
+//	| 4 B    | uint16  | log end offset | uint32 |                 |
+//	+--------+---------+----------------+--------+=================+
+//	+---------+==================+--------+
+//	| aborted | aborted × txn    | crc32c |
+//	| uint32  |                  | uint32 |
+//	+---------+==================+--------+
 //
 //	producer: id int64 | epoch int16 | txnFirstOffset int64 | nBatches uint8 |
 //	          nBatches × (firstSeq int32 | lastSeq int32 | firstOffset int64 |
 //	                      lastOffset int64 | maxTimestamp int64)
+//	txn:      producerID int64 | firstOffset int64 | lastOffset int64
+//
+// Version 1 files (written before transactions) have no aborted section.
 //
 // The CRC-32C covers every byte before it. offset is the log end offset the
 // snapshot reflects: recovery loads it and replays batch headers from there.
@@ -26,8 +33,9 @@ import (
 
 const (
 	snapshotMagic   = "SPSN"
-	snapshotVersion = 1
+	snapshotVersion = 2
 	batchMetaSize   = 4 + 4 + 8 + 8 + 8
+	abortedTxnSize  = 8 + 8 + 8
 )
 
 // ErrBadSnapshot means a snapshot file is truncated, corrupt or of an unknown
@@ -62,6 +70,12 @@ func (s *State) EncodeSnapshot(endOffset int64) []byte {
 			b = binary.BigEndian.AppendUint64(b, uint64(m.MaxTimestamp))
 		}
 	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s.aborted)))
+	for _, a := range s.aborted {
+		b = binary.BigEndian.AppendUint64(b, uint64(a.ProducerID))
+		b = binary.BigEndian.AppendUint64(b, uint64(a.FirstOffset))
+		b = binary.BigEndian.AppendUint64(b, uint64(a.LastOffset))
+	}
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -75,8 +89,9 @@ func DecodeSnapshot(b []byte) (*State, int64, error) {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil, 0, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
 	}
-	if v := binary.BigEndian.Uint16(body[4:]); v != snapshotVersion {
-		return nil, 0, fmt.Errorf("%w: unknown version %d", ErrBadSnapshot, v)
+	version := binary.BigEndian.Uint16(body[4:])
+	if version != 1 && version != snapshotVersion {
+		return nil, 0, fmt.Errorf("%w: unknown version %d", ErrBadSnapshot, version)
 	}
 	endOffset := int64(binary.BigEndian.Uint64(body[6:]))
 	count := binary.BigEndian.Uint32(body[14:])
@@ -107,6 +122,24 @@ func DecodeSnapshot(b []byte) (*State, int64, error) {
 			rest = rest[batchMetaSize:]
 		}
 		s.producers[p.ID] = p
+	}
+	if version >= 2 {
+		if len(rest) < 4 {
+			return nil, 0, fmt.Errorf("%w: truncated aborted transactions", ErrBadSnapshot)
+		}
+		n := binary.BigEndian.Uint32(rest)
+		rest = rest[4:]
+		if uint64(len(rest)) < uint64(n)*abortedTxnSize {
+			return nil, 0, fmt.Errorf("%w: bad aborted transaction count %d", ErrBadSnapshot, n)
+		}
+		for range n {
+			s.aborted = append(s.aborted, AbortedTxn{
+				ProducerID:  int64(binary.BigEndian.Uint64(rest)),
+				FirstOffset: int64(binary.BigEndian.Uint64(rest[8:])),
+				LastOffset:  int64(binary.BigEndian.Uint64(rest[16:])),
+			})
+			rest = rest[abortedTxnSize:]
+		}
 	}
 	if len(rest) != 0 {
 		return nil, 0, fmt.Errorf("%w: %d trailing bytes", ErrBadSnapshot, len(rest))

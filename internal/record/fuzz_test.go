@@ -52,3 +52,13 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMarkerType checks that MarkerType never panics on arbitrary bytes.
+func FuzzMarkerType(f *testing.F) {
+	f.Add(BuildControl(7, 1, true, 0, 1))
+	f.Add(BuildControl(7, 1, false, 0, 1))
+	f.Add(Build(sampleSpec()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = MarkerType(b)
+	})
+}

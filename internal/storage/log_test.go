@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -254,6 +255,35 @@ func TestOffsetForTimestamp(t *testing.T) {
 	check(openLog(t, fs, Options{SegmentBytes: 2000, IndexIntervalBytes: 150}))
 }
 
+// TestScanHeadersGivesMarkers: a control batch reaches the scan callback
+// with its bytes, so recovery can tell a commit from an abort.
+func TestScanHeadersGivesMarkers(t *testing.T) {
+	l := openLog(t, vfs.NewMem(), Options{SegmentBytes: 500, IndexIntervalBytes: 100})
+	mustAppend(t, l, testBatch(2, 30, 1), 0)
+	mustAppend(t, l, record.BuildControl(9, 0, false, 0, 2), 0)
+	mustAppend(t, l, record.BuildControl(9, 0, true, 0, 3), 0)
+	var kinds []string
+	err := l.ScanHeaders(0, func(h record.Header, control []byte) bool {
+		switch commit, err := record.MarkerType(control); {
+		case !h.IsControl():
+			kinds = append(kinds, "data")
+		case err != nil:
+			t.Errorf("marker at %d: %v", h.BaseOffset, err)
+		case commit:
+			kinds = append(kinds, "commit")
+		default:
+			kinds = append(kinds, "abort")
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(kinds, ","); got != "data,abort,commit" {
+		t.Fatalf("scanned %s", got)
+	}
+}
+
 func TestScanHeaders(t *testing.T) {
 	l := openLog(t, vfs.NewMem(), Options{SegmentBytes: 500, IndexIntervalBytes: 100})
 	var batches []appended
@@ -275,7 +305,10 @@ func TestScanHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []int64
-			err := l.ScanHeaders(tc.from, func(h record.Header) bool {
+			err := l.ScanHeaders(tc.from, func(h record.Header, control []byte) bool {
+				if control != nil {
+					t.Errorf("data batch at %d came with control bytes", h.BaseOffset)
+				}
 				got = append(got, h.BaseOffset)
 				return tc.stop == 0 || len(got) < tc.stop
 			})

@@ -202,13 +202,14 @@ func readChunk(s *segment, pos, n int64, b []byte) ([]byte, error) {
 }
 
 // ScanHeaders calls fn with the header of every batch whose last offset is
-// >= from, in offset order, until fn returns false. It reads headers only.
-// fn runs while the scan holds the log's read lock, so it must not call
+// >= from, in offset order, until fn returns false. It reads headers only,
+// except for control batches, whose whole bytes fn gets as control (valid
+// only during the call; nil for other batches). fn runs while the scan holds the log's read lock, so it must not call
 // methods that delete or truncate (TruncateTo, DeleteRecordsBefore,
 // ApplyRetention, Close, Delete), which wait for the scan, nor other reads
 // (Read, ScanHeaders, OffsetForTimestamp), which could wait behind them.
 // Append and Sync are fine.
-func (l *Log) ScanHeaders(from int64, fn func(h record.Header) bool) error {
+func (l *Log) ScanHeaders(from int64, fn func(h record.Header, control []byte) bool) error {
 	l.ioMu.RLock()
 	defer l.ioMu.RUnlock()
 	l.mu.RLock()
@@ -224,7 +225,7 @@ func (l *Log) ScanHeaders(from int64, fn func(h record.Header) bool) error {
 		sc := newScanner(s.log, pos, s.size.Load(), false)
 		pos = 0
 		for {
-			h, _, err := sc.next()
+			h, at, err := sc.next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -234,7 +235,20 @@ func (l *Log) ScanHeaders(from int64, fn func(h record.Header) bool) error {
 			if h.BaseOffset >= v.end {
 				return nil
 			}
-			if h.LastOffset() >= from && !fn(h) {
+			if h.LastOffset() < from {
+				continue
+			}
+			var control []byte
+			if h.IsControl() {
+				// Markers are tiny, and what they mean (commit or abort)
+				// is in their record, not the header.
+				b, err := sc.bytes(at, h.Size())
+				if err != nil {
+					return fmt.Errorf("scan segment %d: %w", s.base, err)
+				}
+				control = b
+			}
+			if !fn(h, control) {
 				return nil
 			}
 		}

@@ -341,7 +341,7 @@ func FuzzRecover(f *testing.F) {
 		if next != l.EndOffset() {
 			t.Fatalf("batches end at %d, EndOffset %d", next, l.EndOffset())
 		}
-		if err := l.ScanHeaders(0, func(record.Header) bool { return true }); err != nil {
+		if err := l.ScanHeaders(0, func(record.Header, []byte) bool { return true }); err != nil {
 			t.Fatalf("ScanHeaders: %v", err)
 		}
 		if _, err := l.Append(testBatch(1, 1, 1), 0); err != nil {

@@ -161,6 +161,16 @@ func (c *Catalog) CreateTopic(name string, partitions int32, configs map[string]
 	if err := ValidateTopicName(name); err != nil {
 		return metadata.Topic{}, err
 	}
+	return c.create(name, partitions, configs, validateOnly)
+}
+
+// CreateInternalTopic creates one of the broker's own topics, whose names
+// (such as __transaction_state) clients may not use.
+func (c *Catalog) CreateInternalTopic(name string, partitions int32, configs map[string]string) (metadata.Topic, error) {
+	return c.create(name, partitions, configs, false)
+}
+
+func (c *Catalog) create(name string, partitions int32, configs map[string]string, validateOnly bool) (metadata.Topic, error) {
 	if partitions <= 0 {
 		return metadata.Topic{}, fmt.Errorf("%w: %d partitions", ErrInvalidPartitions, partitions)
 	}

@@ -1,0 +1,380 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+// txnProducer returns a transactional franz-go producer.
+func txnProducer(b *brokertest.Broker, id string, opts ...kgo.Opt) *kgo.Client {
+	return b.Client(append([]kgo.Opt{
+		kgo.TransactionalID(id),
+		kgo.TransactionTimeout(10 * time.Second),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+	}, opts...)...)
+}
+
+// produceTxn produces values in one transaction, committing or aborting it.
+func produceTxn(t *testing.T, cl *kgo.Client, topic string, commit bool, values ...string) {
+	t.Helper()
+	ctx := brokertest.Context(t, 30*time.Second)
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	for _, v := range values {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatalf("produce %s: %v", v, err)
+		}
+	}
+	if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+		t.Fatalf("end transaction (commit=%v): %v", commit, err)
+	}
+}
+
+// readAll consumes topic from the start with the isolation level until the
+// end offsets at call time (read_committed: the last stable offsets) are
+// reached, and returns the values sorted.
+func readAll(t *testing.T, b *brokertest.Broker, topic string, committed bool) []string {
+	t.Helper()
+	ctx := brokertest.Context(t, 30*time.Second)
+	adm := b.Admin()
+	var ends kadm.ListedOffsets
+	var err error
+	if committed {
+		ends, err = adm.ListCommittedOffsets(ctx, topic)
+	} else {
+		ends, err = adm.ListEndOffsets(ctx, topic)
+	}
+	if err != nil {
+		t.Fatalf("list end offsets: %v", err)
+	}
+	level := kgo.ReadUncommitted()
+	if committed {
+		level = kgo.ReadCommitted()
+	}
+	cl := b.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(level), kgo.FetchMaxWait(100*time.Millisecond))
+	defer cl.Close()
+	reached := map[int32]int64{}
+	var values []string
+	done := func() bool {
+		for p, o := range ends[topic] {
+			if reached[p] < o.Offset {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consuming %s: reached %v, want %v: %v", topic, reached, ends[topic], ctx.Err())
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s-%d: %v", topic, p, err) })
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			for _, r := range p.Records {
+				values = append(values, string(r.Value))
+			}
+			// Control batches and aborted records advance the position
+			// without records; the high watermark / LSO shows progress.
+			if committed {
+				reached[p.Partition] = max(reached[p.Partition], p.LastStableOffset)
+			} else {
+				reached[p.Partition] = max(reached[p.Partition], p.HighWatermark)
+			}
+		})
+	}
+	slices.Sort(values)
+	return values
+}
+
+func seq(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
+}
+
+func sorted(v []string) []string {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v
+}
+
+func TestTransactionsCommitAndAbort(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "txn", 3, nil)
+	cl := txnProducer(b, "tx-commit-abort")
+
+	committed := seq("c", 10)
+	aborted := seq("a", 5)
+	later := seq("d", 4)
+	produceTxn(t, cl, "txn", true, committed...)
+	produceTxn(t, cl, "txn", false, aborted...)
+	produceTxn(t, cl, "txn", true, later...)
+
+	want := sorted(append(slices.Clone(committed), later...))
+	if got := readAll(t, b, "txn", true); !slices.Equal(got, want) {
+		t.Fatalf("read_committed got %v, want %v", got, want)
+	}
+	wantAll := sorted(append(append(slices.Clone(committed), aborted...), later...))
+	if got := readAll(t, b, "txn", false); !slices.Equal(got, wantAll) {
+		t.Fatalf("read_uncommitted got %v, want %v", got, wantAll)
+	}
+
+	// While a transaction is open its records are past the last stable
+	// offset: read_committed end offsets stay put, read_uncommitted move.
+	ctx := brokertest.Context(t, 30*time.Second)
+	adm := b.Admin()
+	stableBefore, err := adm.ListCommittedOffsets(ctx, "txn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "txn", Value: []byte("open")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	stableOpen, err := adm.ListCommittedOffsets(ctx, "txn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endOpen, err := adm.ListEndOffsets(ctx, "txn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stableSum, stableOpenSum, endSum int64
+	stableBefore.Each(func(o kadm.ListedOffset) { stableSum += o.Offset })
+	stableOpen.Each(func(o kadm.ListedOffset) { stableOpenSum += o.Offset })
+	endOpen.Each(func(o kadm.ListedOffset) { endSum += o.Offset })
+	if stableOpenSum != stableSum || endSum != stableSum+1 {
+		t.Fatalf("open transaction: stable offsets sum %d (before %d), end offsets sum %d; want %d and %d",
+			stableOpenSum, stableSum, endSum, stableSum, stableSum+1)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, b, "txn", true); !slices.Contains(got, "open") {
+		t.Fatalf("committed record not visible to read_committed: %v", got)
+	}
+
+	// The coordinator reports the transactional id.
+	described, err := adm.DescribeTransactions(ctx, "tx-commit-abort")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := described["tx-commit-abort"]; d.State != "CompleteCommit" || d.ProducerID < 0 {
+		t.Fatalf("describe transactions: %+v", d)
+	}
+}
+
+func TestTransactionalProducerIsFenced(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "fence", 1, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+
+	old := txnProducer(b, "tx-fence")
+	if err := old.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.ProduceSync(ctx, &kgo.Record{Topic: "fence", Value: []byte("zombie")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new instance with the same transactional id fences the old one and
+	// aborts its open transaction.
+	fresh := txnProducer(b, "tx-fence")
+	produceTxn(t, fresh, "fence", true, "fresh")
+
+	err := old.ProduceSync(ctx, &kgo.Record{Topic: "fence", Value: []byte("late")}).FirstErr()
+	if err == nil {
+		err = old.EndTransaction(ctx, kgo.TryCommit)
+	}
+	if !errors.Is(err, kerr.InvalidProducerEpoch) && !errors.Is(err, kerr.ProducerFenced) {
+		t.Fatalf("fenced producer: got %v, want INVALID_PRODUCER_EPOCH or PRODUCER_FENCED", err)
+	}
+	if got := readAll(t, b, "fence", true); !slices.Equal(got, []string{"fresh"}) {
+		t.Fatalf("read_committed got %v, want [fresh]", got)
+	}
+}
+
+func TestTransactionTimeoutAborts(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{
+		"transaction.abort.timed.out.transaction.cleanup.interval.ms": "100",
+	})
+	createTopic(t, b.Admin(), "timeout", 1, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	cl := txnProducer(b, "tx-timeout", kgo.TransactionTimeout(500*time.Millisecond))
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "timeout", Value: []byte("hung")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	adm := b.Admin()
+	waitFor(t, 10*time.Second, "the timed-out transaction to be aborted", func() bool {
+		stable, err := adm.ListCommittedOffsets(ctx, "timeout")
+		if err != nil {
+			return false
+		}
+		o, _ := stable.Lookup("timeout", 0)
+		return o.Offset >= 2 // the record and the abort marker
+	})
+	// A later plain record shows where read_committed stands.
+	plain := b.Client()
+	if err := plain.ProduceSync(ctx, &kgo.Record{Topic: "timeout", Value: []byte("after")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, b, "timeout", true); !slices.Equal(got, []string{"after"}) {
+		t.Fatalf("read_committed after timeout got %v, want [after]", got)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err == nil {
+		t.Fatal("committing a transaction the coordinator aborted succeeded")
+	}
+}
+
+func TestTransactionSurvivesRestart(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "restart", 2, nil)
+	ctx := brokertest.Context(t, 60*time.Second)
+	cl := txnProducer(b, "tx-restart")
+	produceTxn(t, cl, "restart", false, "before-aborted")
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"x", "y", "z"} {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "restart", Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Restart()
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit after restart: %v", err)
+	}
+	if got := readAll(t, b, "restart", true); !slices.Equal(got, []string{"x", "y", "z"}) {
+		t.Fatalf("read_committed after restart got %v, want [x y z]", got)
+	}
+	// The aborted transaction's index survives a second restart.
+	b.Restart()
+	if got := readAll(t, b, "restart", true); !slices.Equal(got, []string{"x", "y", "z"}) {
+		t.Fatalf("read_committed after second restart got %v, want [x y z]", got)
+	}
+}
+
+// TestExactlyOnceConsumeTransformProduce runs franz-go's GroupTransactSession:
+// consumed offsets are committed in the same transaction as the output, so
+// an aborted round changes neither.
+func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	createTopic(t, adm, "eos-in", 2, nil)
+	createTopic(t, adm, "eos-out", 2, nil)
+	ctx := brokertest.Context(t, 60*time.Second)
+
+	in := b.Client(kgo.DefaultProduceTopic("eos-in"))
+	for i := range 40 {
+		if err := in.ProduceSync(ctx, kgo.StringRecord("in"+strconv.Itoa(i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sess, err := kgo.NewGroupTransactSession(
+		kgo.SeedBrokers(b.Addr),
+		kgo.TransactionalID("tx-eos"),
+		kgo.ConsumerGroup("eos-group"),
+		kgo.ConsumeTopics("eos-in"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.FetchMaxWait(100*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+
+	// round consumes what is there, produces "out"+value, and ends the
+	// transaction; it returns how many records it transformed.
+	round := func(commit bool) int {
+		t.Helper()
+		pollCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		fs := sess.PollFetches(pollCtx)
+		if err := sess.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			sess.Produce(ctx, &kgo.Record{Topic: "eos-out", Value: []byte("out-" + string(r.Value))}, func(_ *kgo.Record, err error) {
+				if err != nil && commit { // aborting fails what is still buffered
+					t.Errorf("produce: %v", err)
+				}
+			})
+		})
+		ok, err := sess.End(ctx, kgo.TransactionEndTry(commit))
+		if err != nil {
+			t.Fatalf("end (commit=%v): %v", commit, err)
+		}
+		if commit && n > 0 && !ok {
+			t.Fatal("commit was aborted")
+		}
+		return n
+	}
+	total := 0
+	for total < 40 && ctx.Err() == nil {
+		total += round(true)
+	}
+	if total != 40 {
+		t.Fatalf("transformed %d records, want 40", total)
+	}
+	offsets := func() int64 {
+		t.Helper()
+		got, err := adm.FetchOffsets(ctx, "eos-group")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		got.Each(func(o kadm.OffsetResponse) { sum += o.At })
+		return sum
+	}
+	if sum := offsets(); sum != 40 {
+		t.Fatalf("committed offsets sum %d, want 40", sum)
+	}
+
+	// An aborted round: its output is invisible and the group's offsets do
+	// not move.
+	for i := range 5 {
+		if err := in.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("more%d", i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aborted := 0
+	for aborted == 0 && ctx.Err() == nil {
+		aborted = round(false)
+	}
+	if sum := offsets(); sum != 40 {
+		t.Fatalf("committed offsets sum %d after an aborted round, want 40", sum)
+	}
+	got := readAll(t, b, "eos-out", true)
+	want := make([]string, 40)
+	for i := range want {
+		want[i] = "out-in" + strconv.Itoa(i)
+	}
+	if !slices.Equal(got, sorted(want)) {
+		t.Fatalf("read_committed output has %d records, want the 40 committed ones: %v", len(got), got)
+	}
+}

@@ -1,0 +1,57 @@
+package handler
+
+// TxnOffsetCommit: v0-3
+//
+// Behavior:
+// * Stores the offsets as pending in the group coordinator, written to
+//   __consumer_offsets as a transactional batch: they become the group's
+//   committed offsets when the transaction's COMMIT marker reaches that
+//   partition, and are dropped by an ABORT
+// * The producer must have added the group with AddOffsetsToTxn in its open
+//   transaction: otherwise INVALID_TXN_STATE (or the producer errors of
+//   AddPartitionsToTxn) on every partition
+// * Group checks (v3+ member and generation) as OffsetCommit
+//
+// Version notes:
+// * v2: leader epoch
+// * v3: flexible; generation, member and instance id; PRODUCER_FENCED
+//   (older versions get INVALID_PRODUCER_EPOCH)
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/txn"
+)
+
+func (h *Handler) handleTxnOffsetCommit(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.TxnOffsetCommitRequest)
+	if r.Group == "" {
+		return respond(txnOffsetCommitError(r, kerr.InvalidGroupID.Code))
+	}
+	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}
+	if err := h.opts.Transactions.Verify(r.ProducerID, r.ProducerEpoch, tp); err != nil {
+		h.log.Debug("TxnOffsetCommit refused", "transactional_id", r.TransactionalID, "group", r.Group, "err", err)
+		return respond(txnOffsetCommitError(r, txnErrorCode(err, r.Version, 3)))
+	}
+	return viaCoordinator(req, h.groups.TxnOffsetCommit)
+}
+
+// txnOffsetCommitError answers every partition of r with code.
+func txnOffsetCommitError(r *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffsetCommitResponse {
+	resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	for _, rt := range r.Topics {
+		t := kmsg.NewTxnOffsetCommitResponseTopic()
+		t.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			p.Partition, p.ErrorCode = rp.Partition, code
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return resp
+}

@@ -1,0 +1,50 @@
+package handler
+
+// ListTransactions: v0-1
+//
+// Behavior:
+// * Every transactional id with its producer id and state, filtered by
+//   state names and producer ids when given; an unknown state name is
+//   ignored (matches nothing), as Kafka does
+// * v1's duration filter keeps transactions open longer than it
+//
+// Version notes:
+// * v0: flexible
+// * v1: duration filter
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/conn"
+)
+
+func (h *Handler) handleListTransactions(_ context.Context, req *conn.Request) conn.Reply {
+	r := req.Body.(*kmsg.ListTransactionsRequest)
+	resp := r.ResponseKind().(*kmsg.ListTransactionsResponse)
+	resp.TransactionStates = []kmsg.ListTransactionsResponseTransactionState{}
+	list, err := h.opts.Transactions.List()
+	if err != nil {
+		resp.ErrorCode = errorCode(err)
+		return respond(resp)
+	}
+	now := time.Now()
+	for _, info := range list {
+		switch {
+		case len(r.StateFilters) > 0 && !slices.Contains(r.StateFilters, info.State.String()):
+			continue
+		case len(r.ProducerIDFilters) > 0 && !slices.Contains(r.ProducerIDFilters, info.ProducerID):
+			continue
+		case r.DurationFilterMillis >= 0 && r.Version >= 1 &&
+			(info.Started.IsZero() || now.Sub(info.Started) < time.Duration(r.DurationFilterMillis)*time.Millisecond):
+			continue
+		}
+		st := kmsg.NewListTransactionsResponseTransactionState()
+		st.TransactionalID, st.ProducerID, st.TransactionState = info.ID, info.ProducerID, info.State.String()
+		resp.TransactionStates = append(resp.TransactionStates, st)
+	}
+	return respond(resp)
+}

@@ -1,0 +1,554 @@
+// Package txn is Samsa's transaction coordinator: for every transactional
+// id the producer id and epoch, the transaction's state and the partitions
+// it wrote to, kept as Kafka keeps them in __transaction_state (the records
+// are Kafka's TxnMetadataKey/TxnMetadataValue), and the protocol that ends a
+// transaction by writing COMMIT or ABORT markers to each of its partitions.
+//
+// A transaction moves Empty → Ongoing (AddPartitionsToTxn, AddOffsetsToTxn)
+// → PrepareCommit/PrepareAbort (EndTxn) → CompleteCommit/CompleteAbort once
+// every marker is written. Each state is logged before it is acted on, so a
+// coordinator that restarts in a Prepare state writes the markers again
+// (markers are idempotent) and completes it. Ongoing transactions that
+// outlive their timeout are aborted with a bumped epoch, which fences the
+// producer that let them hang.
+//
+// Concurrency: c.mu guards the map of transactional ids and every field of
+// their state, and is never held across I/O. Each transactional id also has
+// an operation lock that serializes its requests across their log writes
+// and markers, so one slow transaction never blocks another.
+package txn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Log persists coordinator records in the partitions of __transaction_state.
+type Log interface {
+	// Append writes one record and returns once it is durable per broker
+	// policy.
+	Append(ctx context.Context, partition int32, key, value []byte) error
+	// Replay calls fn for every record of the partition, in order; a nil
+	// value is a tombstone.
+	Replay(ctx context.Context, partition int32, fn func(key, value []byte) error) error
+}
+
+// Markers writes the marker that ends a producer's transaction on one
+// partition, returning once it is durable per broker policy. It must be
+// idempotent: a coordinator that restarts writes markers again.
+type Markers interface {
+	WriteMarker(ctx context.Context, topic string, partition int32, producerID int64, epoch int16, commit bool) error
+}
+
+// ProducerIDs allocates producer ids unique across restarts.
+type ProducerIDs interface {
+	NextProducerID() (int64, error)
+}
+
+// Config configures a Coordinator.
+type Config struct {
+	// Partitions is transaction.state.log.num.partitions.
+	Partitions int32
+	// MaxTimeout is transaction.max.timeout.ms: longer requested timeouts
+	// are refused.
+	MaxTimeout time.Duration
+	// AbortInterval is how often timed-out transactions are looked for
+	// (transaction.abort.timed.out.transaction.cleanup.interval.ms).
+	AbortInterval time.Duration
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Partitions <= 0 {
+		c.Partitions = 50
+	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = 15 * time.Minute
+	}
+	if c.AbortInterval <= 0 {
+		c.AbortInterval = 10 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Errors a request can end with; the handler maps them to Kafka codes for
+// the request's version.
+var (
+	ErrLoading             = errors.New("transaction coordinator is loading")
+	ErrInvalidTimeout      = errors.New("transaction timeout out of range")
+	ErrUnknownProducerID   = errors.New("producer id does not match the transactional id")
+	ErrProducerFenced      = errors.New("producer epoch is not the current one")
+	ErrConcurrent          = errors.New("a previous transaction is still completing")
+	ErrInvalidState        = errors.New("invalid transaction state for this request")
+	ErrCoordinatorShutdown = errors.New("transaction coordinator closed")
+	ErrStorage             = errors.New("transaction state could not be written")
+)
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// state is one transactional id's metadata (Kafka's TransactionMetadata).
+type state struct {
+	id         string
+	producerID int64
+	epoch      int16
+	timeout    time.Duration
+	status     kmsg.TransactionState
+	partitions map[TopicPartition]struct{}
+	started    time.Time // when the open transaction began
+	updated    time.Time
+}
+
+// entry is a transactional id: its state (guarded by Coordinator.mu) and
+// the lock that orders its operations.
+type entry struct {
+	op sync.Mutex
+	st state
+}
+
+// Coordinator is the transaction coordinator of one broker.
+type Coordinator struct {
+	cfg     Config
+	log     Log
+	markers Markers
+	ids     ProducerIDs
+	logger  *slog.Logger
+
+	mu     sync.Mutex
+	loaded bool
+	closed bool
+	txns   map[string]*entry
+	byPID  map[int64]*entry
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns a coordinator; it serves requests once Start has replayed the
+// log.
+func New(cfg Config, log Log, markers Markers, ids ProducerIDs) *Coordinator {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Coordinator{
+		cfg: cfg, log: log, markers: markers, ids: ids, logger: cfg.Logger,
+		txns: make(map[string]*entry), byPID: make(map[int64]*entry),
+		ctx: ctx, cancel: cancel,
+	}
+}
+
+// Start loads the state (in a goroutine it owns) and then runs the loop
+// that aborts timed-out transactions and completes interrupted ones.
+func (c *Coordinator) Start() {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if !c.load() {
+			return
+		}
+		c.runTimeouts()
+	}()
+}
+
+// Close stops the background work and fails requests still waiting.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+}
+
+// PartitionFor is the __transaction_state partition of a transactional id,
+// as Kafka computes it.
+func (c *Coordinator) PartitionFor(txnID string) int32 { return partitionFor(txnID, c.cfg.Partitions) }
+
+// load replays every partition, retrying until it succeeds or the
+// coordinator closes.
+func (c *Coordinator) load() bool {
+	for attempt := 0; ; attempt++ {
+		txns := make(map[string]*entry)
+		var err error
+		for p := int32(0); p < c.cfg.Partitions && err == nil; p++ {
+			err = c.log.Replay(c.ctx, p, func(key, value []byte) error {
+				id, st, ok, err := decodeRecord(key, value)
+				if err != nil {
+					c.logger.Warn("skipping undecodable __transaction_state record", "partition", p, "err", err)
+					return nil
+				}
+				if !ok {
+					delete(txns, id)
+					return nil
+				}
+				txns[id] = &entry{st: st}
+				return nil
+			})
+		}
+		if err == nil {
+			c.mu.Lock()
+			c.txns = txns
+			for _, e := range txns {
+				if e.st.producerID >= 0 {
+					c.byPID[e.st.producerID] = e
+				}
+			}
+			c.loaded = true
+			c.mu.Unlock()
+			c.logger.Debug("loaded transaction coordinator", "transactional_ids", len(txns))
+			return true
+		}
+		if c.ctx.Err() != nil {
+			return false
+		}
+		backoff := min(time.Second<<min(attempt, 5), 30*time.Second)
+		c.logger.Warn("replaying __transaction_state failed; retrying", "err", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-c.ctx.Done():
+			return false
+		}
+	}
+}
+
+// lookup returns the entry of txnID, creating it when create is set.
+func (c *Coordinator) lookup(txnID string, create bool) (*entry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return nil, ErrCoordinatorShutdown
+	case !c.loaded:
+		return nil, ErrLoading
+	}
+	e := c.txns[txnID]
+	if e == nil && create {
+		e = &entry{st: state{id: txnID, producerID: -1, epoch: -1, status: kmsg.TransactionStateEmpty}}
+		c.txns[txnID] = e
+	}
+	return e, nil
+}
+
+// snapshot returns a copy of e's state.
+func (c *Coordinator) snapshot(e *entry) state {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := e.st
+	st.partitions = make(map[TopicPartition]struct{}, len(e.st.partitions))
+	for tp := range e.st.partitions {
+		st.partitions[tp] = struct{}{}
+	}
+	return st
+}
+
+// persist logs st and, once it is durable, makes it e's state.
+func (c *Coordinator) persist(ctx context.Context, e *entry, st state) error {
+	st.updated = c.cfg.Now()
+	key, value := encodeRecord(&st)
+	if err := c.log.Append(ctx, c.PartitionFor(st.id), key, value); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrStorage, st.id, err)
+	}
+	c.mu.Lock()
+	if old := e.st.producerID; old >= 0 && old != st.producerID && c.byPID[old] == e {
+		delete(c.byPID, old)
+	}
+	e.st = st
+	if st.producerID >= 0 {
+		c.byPID[st.producerID] = e
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// InitProducerID returns the producer id and epoch for a transactional
+// producer, bumping the epoch so older instances are fenced, and aborting a
+// transaction the previous instance left open. expectedID/expectedEpoch
+// (InitProducerId v3+, -1 when absent) name the instance asking for a bump.
+func (c *Coordinator) InitProducerID(ctx context.Context, txnID string, timeout time.Duration, expectedID int64, expectedEpoch int16) (int64, int16, error) {
+	if timeout <= 0 || timeout > c.cfg.MaxTimeout {
+		return -1, -1, fmt.Errorf("%w: %s (max %s)", ErrInvalidTimeout, timeout, c.cfg.MaxTimeout)
+	}
+	e, err := c.lookup(txnID, true)
+	if err != nil {
+		return -1, -1, err
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	st := c.snapshot(e)
+	if expectedID >= 0 && st.producerID >= 0 && (expectedID != st.producerID || expectedEpoch != st.epoch) {
+		return -1, -1, fmt.Errorf("%w: %s is at producer %d epoch %d, not %d/%d", ErrProducerFenced, txnID, st.producerID, st.epoch, expectedID, expectedEpoch)
+	}
+	switch st.status {
+	case kmsg.TransactionStateOngoing:
+		// The previous instance's transaction is aborted under a bumped
+		// epoch, so its late writes are fenced.
+		if st, err = c.end(ctx, e, st, false, true); err != nil {
+			return -1, -1, err
+		}
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		if st, err = c.complete(ctx, e, st); err != nil {
+			return -1, -1, err
+		}
+	}
+	if st.producerID < 0 || st.epoch >= math.MaxInt16-1 {
+		id, err := c.ids.NextProducerID()
+		if err != nil {
+			return -1, -1, fmt.Errorf("%w: allocate producer id: %v", ErrStorage, err)
+		}
+		st.producerID, st.epoch = id, 0
+	} else {
+		st.epoch++
+	}
+	st.timeout = timeout
+	st.status = kmsg.TransactionStateEmpty
+	st.partitions = nil
+	st.started = time.Time{}
+	if err := c.persist(ctx, e, st); err != nil {
+		return -1, -1, err
+	}
+	return st.producerID, st.epoch, nil
+}
+
+// checkProducer validates a request's producer id and epoch against st.
+func checkProducer(st *state, producerID int64, epoch int16) error {
+	switch {
+	case st.producerID < 0 || st.producerID != producerID:
+		return fmt.Errorf("%w: %s has producer %d, not %d", ErrUnknownProducerID, st.id, st.producerID, producerID)
+	case epoch != st.epoch:
+		return fmt.Errorf("%w: %s is at epoch %d, not %d", ErrProducerFenced, st.id, st.epoch, epoch)
+	}
+	return nil
+}
+
+// AddPartitions adds partitions to the producer's transaction, starting it
+// if none is open.
+func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []TopicPartition) error {
+	e, err := c.lookup(txnID, false)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	st := c.snapshot(e)
+	if err := checkProducer(&st, producerID, epoch); err != nil {
+		return err
+	}
+	switch st.status {
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		return fmt.Errorf("%w: %s is %s", ErrConcurrent, txnID, st.status)
+	case kmsg.TransactionStateOngoing:
+		missing := false
+		for _, tp := range parts {
+			if _, ok := st.partitions[tp]; !ok {
+				missing = true
+				break
+			}
+		}
+		if !missing {
+			return nil
+		}
+	default:
+		st.status = kmsg.TransactionStateOngoing
+		st.started = c.cfg.Now()
+	}
+	for _, tp := range parts {
+		st.partitions[tp] = struct{}{}
+	}
+	return c.persist(ctx, e, st)
+}
+
+// EndTxn commits or aborts the producer's open transaction: it logs the
+// decision, writes a marker to every partition of the transaction and logs
+// its completion, returning once all of that is durable. Retrying an EndTxn
+// that completed succeeds.
+func (c *Coordinator) EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit bool) error {
+	e, err := c.lookup(txnID, false)
+	if err != nil {
+		return err
+	}
+	if e == nil {
+		return fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
+	}
+	e.op.Lock()
+	defer e.op.Unlock()
+	st := c.snapshot(e)
+	if err := checkProducer(&st, producerID, epoch); err != nil {
+		return err
+	}
+	switch st.status {
+	case kmsg.TransactionStateOngoing:
+		_, err := c.end(ctx, e, st, commit, false)
+		return err
+	case kmsg.TransactionStateCompleteCommit:
+		if commit {
+			return nil // a retry of the commit that completed
+		}
+	case kmsg.TransactionStateCompleteAbort:
+		if !commit {
+			return nil
+		}
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		return fmt.Errorf("%w: %s is %s", ErrConcurrent, txnID, st.status)
+	}
+	return fmt.Errorf("%w: %s is %s, cannot %s", ErrInvalidState, txnID, st.status, verb(commit))
+}
+
+func verb(commit bool) string {
+	if commit {
+		return "commit"
+	}
+	return "abort"
+}
+
+// end moves an Ongoing transaction to Prepare and completes it; bump
+// raises the epoch first (fencing aborts: timeouts, a new instance).
+// e.op must be held.
+func (c *Coordinator) end(ctx context.Context, e *entry, st state, commit, bump bool) (state, error) {
+	if bump {
+		if st.epoch >= math.MaxInt16-1 {
+			// No epoch left to fence with: the next InitProducerId
+			// moves to a new producer id anyway.
+			c.logger.Warn("transactional id out of epochs; aborting without a bump", "transactional_id", st.id)
+		} else {
+			st.epoch++
+		}
+	}
+	st.status = kmsg.TransactionStatePrepareAbort
+	if commit {
+		st.status = kmsg.TransactionStatePrepareCommit
+	}
+	if err := c.persist(ctx, e, st); err != nil {
+		return st, err
+	}
+	return c.complete(ctx, e, st)
+}
+
+// complete writes the markers of a Prepare state and logs the Complete
+// state. A failed marker leaves the Prepare state in place; the timeout
+// loop tries again. e.op must be held.
+func (c *Coordinator) complete(ctx context.Context, e *entry, st state) (state, error) {
+	commit := st.status == kmsg.TransactionStatePrepareCommit
+	parts := make([]TopicPartition, 0, len(st.partitions))
+	for tp := range st.partitions {
+		parts = append(parts, tp)
+	}
+	sort.Slice(parts, func(i, j int) bool {
+		if parts[i].Topic != parts[j].Topic {
+			return parts[i].Topic < parts[j].Topic
+		}
+		return parts[i].Partition < parts[j].Partition
+	})
+	for _, tp := range parts {
+		if err := c.markers.WriteMarker(ctx, tp.Topic, tp.Partition, st.producerID, st.epoch, commit); err != nil {
+			return st, fmt.Errorf("%w: %s marker on %s-%d: %v", ErrStorage, verb(commit), tp.Topic, tp.Partition, err)
+		}
+	}
+	st.status = kmsg.TransactionStateCompleteAbort
+	if commit {
+		st.status = kmsg.TransactionStateCompleteCommit
+	}
+	st.partitions = nil
+	st.started = time.Time{}
+	if err := c.persist(ctx, e, st); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// Verify reports whether a transactional batch of producerID at epoch may
+// be written to tp: the producer's transaction must be open and must have
+// added the partition, or its records would escape every marker.
+func (c *Coordinator) Verify(producerID int64, epoch int16, tp TopicPartition) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.loaded {
+		return ErrLoading
+	}
+	e := c.byPID[producerID]
+	if e == nil {
+		return fmt.Errorf("%w: no transactional id has producer %d", ErrUnknownProducerID, producerID)
+	}
+	switch {
+	case epoch < e.st.epoch:
+		return fmt.Errorf("%w: producer %d epoch %d < %d", ErrProducerFenced, producerID, epoch, e.st.epoch)
+	case e.st.status != kmsg.TransactionStateOngoing:
+		return fmt.Errorf("%w: %s is %s", ErrInvalidState, e.st.id, e.st.status)
+	}
+	if _, ok := e.st.partitions[tp]; !ok {
+		return fmt.Errorf("%w: %s-%d was not added to %s", ErrInvalidState, tp.Topic, tp.Partition, e.st.id)
+	}
+	return nil
+}
+
+// runTimeouts aborts transactions open longer than their timeout and
+// completes interrupted Prepare states, every AbortInterval (and once at
+// start, for states a restart interrupted).
+func (c *Coordinator) runTimeouts() {
+	t := time.NewTicker(c.cfg.AbortInterval)
+	defer t.Stop()
+	for {
+		c.expire()
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expire runs one pass of runTimeouts.
+func (c *Coordinator) expire() {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	var due []*entry
+	for _, e := range c.txns {
+		switch e.st.status {
+		case kmsg.TransactionStateOngoing:
+			if now.Sub(e.st.started) > e.st.timeout {
+				due = append(due, e)
+			}
+		case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+			due = append(due, e)
+		}
+	}
+	c.mu.Unlock()
+	for _, e := range due {
+		if c.ctx.Err() != nil {
+			return
+		}
+		e.op.Lock()
+		st := c.snapshot(e)
+		var err error
+		switch {
+		case st.status == kmsg.TransactionStateOngoing && now.Sub(st.started) > st.timeout:
+			c.logger.Info("aborting timed-out transaction", "transactional_id", st.id, "producer_id", st.producerID, "timeout", st.timeout)
+			_, err = c.end(c.ctx, e, st, false, true)
+		case st.status == kmsg.TransactionStatePrepareCommit || st.status == kmsg.TransactionStatePrepareAbort:
+			_, err = c.complete(c.ctx, e, st)
+		}
+		e.op.Unlock()
+		if err != nil && c.ctx.Err() == nil {
+			c.logger.Warn("could not end transaction; will retry", "transactional_id", st.id, "err", err)
+		}
+	}
+}
