@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"time"
-	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -198,35 +196,6 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 	default:
 		return decodedRecord{}, fmt.Errorf("%w: key version %d", ErrCorruptRecord, version)
 	}
-}
-
-// javaStringHash is Java's String.hashCode: 31*h + c over UTF-16 code units.
-// Invalid UTF-8 decodes to U+FFFD, as a Java decoder would replace it.
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, r := range s {
-		if r >= 0x10000 {
-			hi, lo := utf16.EncodeRune(r)
-			h = 31*h + hi
-			h = 31*h + lo
-			continue
-		}
-		h = 31*h + r
-	}
-	return h
-}
-
-// partitionFor is Kafka's Utils.abs(groupId.hashCode()) % partitions, so tools
-// that compute the coordinator partition themselves agree with us.
-func partitionFor(groupID string, partitions int32) int32 {
-	h := javaStringHash(groupID)
-	switch {
-	case h == math.MinInt32:
-		h = 0 // Kafka's Utils.abs maps MIN_VALUE to 0
-	case h < 0:
-		h = -h
-	}
-	return h % partitions
 }
 
 // replay applies one record read back from the log. Undecodable records return

@@ -12,6 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	wire "github.com/samsa-broker/samsa/internal/protocol"
 )
 
 // Log is how the coordinator persists to the internal topic __consumer_offsets,
@@ -170,7 +172,7 @@ func (c *Coordinator) Close() {
 // PartitionFor is the __consumer_offsets partition (and shard) of a group:
 // Kafka's abs(groupID.hashCode()) % partitions.
 func (c *Coordinator) PartitionFor(groupID string) int32 {
-	return partitionFor(groupID, c.cfg.Partitions)
+	return wire.CoordinatorPartition(groupID, c.cfg.Partitions)
 }
 
 func (c *Coordinator) shardFor(groupID string) *shard {

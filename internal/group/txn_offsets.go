@@ -209,15 +209,15 @@ func (s *shardState) replayEntry(e Entry) error {
 // the transaction's marker (CompleteTxn) commits or drops them.
 func (c *Coordinator) TxnOffsetCommit(ctx context.Context, r *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse {
 	fail := func(resp kmsg.Response, code int16) kmsg.Response {
-		out := txnCommitFailure(r, code)
-		if resp != nil {
-			// Partitions that failed on their own keep their error.
-			out = resp.(*kmsg.TxnOffsetCommitResponse)
-			for i := range out.Topics {
-				for j := range out.Topics[i].Partitions {
-					if p := &out.Topics[i].Partitions[j]; p.ErrorCode == 0 {
-						p.ErrorCode = code
-					}
+		if resp == nil {
+			return TxnCommitFailure(r, code)
+		}
+		// Partitions that failed on their own keep their error.
+		out := resp.(*kmsg.TxnOffsetCommitResponse)
+		for i := range out.Topics {
+			for j := range out.Topics[i].Partitions {
+				if p := &out.Topics[i].Partitions[j]; p.ErrorCode == 0 {
+					p.ErrorCode = code
 				}
 			}
 		}
@@ -230,7 +230,8 @@ func (c *Coordinator) TxnOffsetCommit(ctx context.Context, r *kmsg.TxnOffsetComm
 	return resp.(*kmsg.TxnOffsetCommitResponse)
 }
 
-func txnCommitFailure(r *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffsetCommitResponse {
+// TxnCommitFailure answers every partition of r with code.
+func TxnCommitFailure(r *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffsetCommitResponse {
 	resp := kmsg.NewPtrTxnOffsetCommitResponse()
 	resp.Version = r.Version
 	for _, rt := range r.Topics {

@@ -24,34 +24,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
 
 func (h *Handler) handleTxnOffsetCommit(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.TxnOffsetCommitRequest)
 	if r.Group == "" {
-		return respond(txnOffsetCommitError(r, kerr.InvalidGroupID.Code))
+		return respond(group.TxnCommitFailure(r, kerr.InvalidGroupID.Code))
 	}
 	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}
 	if err := h.opts.Transactions.Verify(r.ProducerID, r.ProducerEpoch, tp); err != nil {
 		h.log.Debug("TxnOffsetCommit refused", "transactional_id", r.TransactionalID, "group", r.Group, "err", err)
-		return respond(txnOffsetCommitError(r, txnErrorCode(err, r.Version, 3)))
+		return respond(group.TxnCommitFailure(r, txnErrorCode(err, r.Version, 3)))
 	}
 	return viaCoordinator(req, h.groups.TxnOffsetCommit)
-}
-
-// txnOffsetCommitError answers every partition of r with code.
-func txnOffsetCommitError(r *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffsetCommitResponse {
-	resp := r.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-	for _, rt := range r.Topics {
-		t := kmsg.NewTxnOffsetCommitResponseTopic()
-		t.Topic = rt.Topic
-		for _, rp := range rt.Partitions {
-			p := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-			p.Partition, p.ErrorCode = rp.Partition, code
-			t.Partitions = append(t.Partitions, p)
-		}
-		resp.Topics = append(resp.Topics, t)
-	}
-	return resp
 }
