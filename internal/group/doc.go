@@ -40,6 +40,7 @@
 //	reconcile.go         KIP-848 member reconciliation (revoke before reassign)
 //	assignor.go          server-side "uniform" and "range" assignors
 //	records.go           __consumer_offsets record formats and replay
+//	txn_offsets.go       TxnOffsetCommit: offsets pending until their transaction's marker
 //
 // # On-disk format (__consumer_offsets records)
 //
@@ -93,6 +94,13 @@
 //
 // subscription is the member's metadata for the selected protocol. A group
 // that became empty is written with no protocol, no leader and no members.
+//
+// TxnOffsetCommit writes the same offset commit records as one transactional
+// batch of the producer (its producer id and epoch, transactional attribute).
+// They are pending until a control batch of that producer follows: COMMIT
+// applies them, ABORT drops them, on replay as when first written. Pending
+// offsets make an OffsetFetch with require_stable answer
+// UNSTABLE_OFFSET_COMMIT for their partitions.
 //
 // Key versions 3 and above (KIP-848, share and streams group records of newer
 // Kafka) are skipped on replay. This coordinator does not persist KIP-848
