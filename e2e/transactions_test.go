@@ -12,8 +12,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
+	"github.com/samsa-broker/samsa/internal/record"
 )
 
 // txnProducer returns a transactional franz-go producer.
@@ -376,5 +378,93 @@ func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
 	}
 	if !slices.Equal(got, sorted(want)) {
 		t.Fatalf("read_committed output has %d records, want the 40 committed ones: %v", len(got), got)
+	}
+}
+
+// TestTransactionRequestErrors sends transaction requests a correct client
+// would not, and checks each gets the error code Kafka answers.
+func TestTransactionRequestErrors(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"transaction.max.timeout.ms": "60000"})
+	createTopic(t, b.Admin(), "errs", 1, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	cl := b.Client()
+
+	initReq := func(id string, timeoutMs int32) *kmsg.InitProducerIDResponse {
+		t.Helper()
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID = &id
+		req.TransactionTimeoutMillis = timeoutMs
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	wantErr := func(what string, code int16, want *kerr.Error) {
+		t.Helper()
+		if code != want.Code {
+			t.Errorf("%s: got %v, want %s", what, kerr.ErrorForCode(code), want.Message)
+		}
+	}
+
+	wantErr("timeout above transaction.max.timeout.ms", initReq("e1", 120000).ErrorCode, kerr.InvalidTransactionTimeout)
+	init := initReq("e1", 10000)
+	wantErr("init", init.ErrorCode, &kerr.Error{Message: "none", Code: 0})
+
+	add := func(id string, pid int64, epoch int16, topic string, p int32) int16 {
+		t.Helper()
+		req := kmsg.NewPtrAddPartitionsToTxnRequest()
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch = id, pid, epoch
+		rt := kmsg.NewAddPartitionsToTxnRequestTopic()
+		rt.Topic, rt.Partitions = topic, []int32{p}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	wantErr("unknown transactional id", add("nope", init.ProducerID, init.ProducerEpoch, "errs", 0), kerr.InvalidProducerIDMapping)
+	wantErr("wrong producer id", add("e1", init.ProducerID+1000, init.ProducerEpoch, "errs", 0), kerr.InvalidProducerIDMapping)
+	wantErr("stale epoch", add("e1", init.ProducerID, init.ProducerEpoch-1, "errs", 0), kerr.ProducerFenced)
+	wantErr("unknown partition", add("e1", init.ProducerID, init.ProducerEpoch, "errs", 7), kerr.UnknownTopicOrPartition)
+	wantErr("internal topic", add("e1", init.ProducerID, init.ProducerEpoch, "__consumer_offsets", 0), kerr.InvalidTopicException)
+
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "e1", init.ProducerID, init.ProducerEpoch, true
+	endResp, err := end.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr("commit with no transaction", endResp.ErrorCode, kerr.InvalidTxnState)
+
+	// A transactional batch to a partition the transaction did not add is
+	// refused and not stored.
+	batch := record.Build(record.BatchSpec{
+		ProducerID: init.ProducerID, ProducerEpoch: init.ProducerEpoch, BaseSequence: 0,
+		Transactional: true, Timestamp: time.Now().UnixMilli(),
+		Records: []record.RecordSpec{{Value: []byte("stray")}},
+	})
+	prod := kmsg.NewPtrProduceRequest()
+	prod.Acks, prod.TimeoutMillis = -1, 5000
+	id := "e1"
+	prod.TransactionID = &id
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = "errs"
+	pp := kmsg.NewProduceRequestTopicPartition()
+	pp.Partition, pp.Records = 0, batch
+	pt.Partitions = append(pt.Partitions, pp)
+	prod.Topics = append(prod.Topics, pt)
+	prodResp, err := prod.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr("transactional batch outside the transaction", prodResp.Topics[0].Partitions[0].ErrorCode, kerr.InvalidTxnState)
+	ends, err := b.Admin().ListEndOffsets(ctx, "errs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := ends.Lookup("errs", 0); o.Offset != 0 {
+		t.Errorf("a refused transactional batch was stored: end offset %d", o.Offset)
 	}
 }
