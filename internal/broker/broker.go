@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/group"
@@ -185,10 +186,16 @@ func (b *Broker) Start(ctx context.Context) error {
 	if len(b.listeners) == 0 {
 		return errors.New("no usable listener configured")
 	}
+	var authorizer *acl.Authorizer
+	if b.cfg.AuthorizerEnabled() {
+		authorizer = acl.NewAuthorizer(b.cfg.SuperUsers(), b.cfg.AllowEveryoneIfNoACLFound(), b.catalog.Metadata().ACLs)
+		b.log.Info("ACL authorizer on", "super_users", b.cfg.SuperUsers(), "allow_everyone_if_no_acl_found", b.cfg.AllowEveryoneIfNoACLFound(), "acls", b.catalog.Metadata().ACLs().Len())
+	}
 	b.handler = handler.New(handler.Options{
 		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
 		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Endpoints: b.endpoints,
 		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
+		Authorizer: authorizer, ACLs: b.catalog.Metadata(),
 		Logger: b.log.With("component", "handler"),
 	})
 	b.groups.Start(ctx)

@@ -14,6 +14,9 @@ package handler
 //   --fsync always)
 // * CRC-32C failure → CORRUPT_MESSAGE and nothing stored; over
 //   max.message.bytes → MESSAGE_TOO_LARGE
+// * Needs WRITE on each topic (TOPIC_AUTHORIZATION_FAILED) and, for a
+//   transactional producer, WRITE on its transactional id
+//   (TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition)
 // * Idempotent retries are answered with the original offsets, stored once
 // * A transactional batch is accepted only when the transaction coordinator
 //   knows the partition is in the producer's open transaction (added with
@@ -37,6 +40,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/record"
@@ -55,7 +59,7 @@ func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply
 	// whole request is appended (so they see all of it) and its response
 	// is on its way (so they do not delay it), as Kafka does.
 	var notes partition.Notifications
-	reply := h.produce(req.Body.(*kmsg.ProduceRequest), &notes)
+	reply := h.produce(req, req.Body.(*kmsg.ProduceRequest), &notes)
 	if !notes.Empty() {
 		reply.After = notes.Flush
 	}
@@ -64,10 +68,16 @@ func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply
 
 // produce appends r's batches and returns the reply, collecting the
 // notifications of waiting fetches in notes.
-func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications) conn.Reply {
+func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *partition.Notifications) conn.Reply {
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
 		return respond(produceError(resp, r, kerr.InvalidRequiredAcks.Code))
+	}
+	if r.TransactionID != nil && !h.allowed(req, acl.OpWrite, acl.ResourceTransactionalID, *r.TransactionID) {
+		if r.Acks == 0 {
+			return conn.Reply{Close: true}
+		}
+		return respond(produceError(resp, r, kerr.TransactionalIDAuthorizationFailed.Code))
 	}
 	failed := false
 	var waits []produceWait
@@ -75,6 +85,7 @@ func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications
 		topic := kmsg.NewProduceResponseTopic()
 		topic.Topic = rt.Topic
 		topic.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		writable := h.allowedTopic(req, acl.OpWrite, rt.Topic)
 		for i, rp := range rt.Partitions {
 			pr := &topic.Partitions[i]
 			*pr = kmsg.NewProduceResponseTopicPartition()
@@ -82,6 +93,11 @@ func (h *Handler) produce(r *kmsg.ProduceRequest, notes *partition.Notifications
 			pr.BaseOffset = -1
 			pr.LogAppendTime = -1
 			pr.LogStartOffset = -1
+			if !writable {
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				failed = true
+				continue
+			}
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
 			if !ok {
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code

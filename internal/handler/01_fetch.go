@@ -14,6 +14,7 @@ package handler
 //   later partitions get nothing once MaxBytes is used up
 // * OFFSET_OUT_OF_RANGE outside [log start, log end]
 // * read_committed stops at the last stable offset
+// * Needs READ on each topic (TOPIC_AUTHORIZATION_FAILED)
 // * Fetch sessions (v7+) are declined: a request for a new session gets
 //   session id 0 and every fetch is a full fetch; an unknown session id gets
 //   FETCH_SESSION_ID_NOT_FOUND
@@ -36,6 +37,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/protocol"
@@ -48,14 +50,16 @@ func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return respond(resp)
 	}
-	return conn.Reply{Defer: h.newFetchOp(r).start}
+	return conn.Reply{Defer: h.newFetchOp(req, r).start}
 }
 
 // fetchTarget is one partition named in a fetch request.
 type fetchTarget struct {
 	topic string
 	req   *kmsg.FetchRequestTopicPartition
-	part  *partition.Partition // nil when unknown
+	part  *partition.Partition // nil when unknown or not authorized
+	// denied: the client may not READ the topic.
+	denied bool
 }
 
 // fetchOp is one fetch request, from its first read until its response. A
@@ -98,15 +102,19 @@ const (
 	fetchDone                 // answered
 )
 
-func (h *Handler) newFetchOp(r *kmsg.FetchRequest) *fetchOp {
+func (h *Handler) newFetchOp(req *conn.Request, r *kmsg.FetchRequest) *fetchOp {
 	op := &fetchOp{h: h, r: r,
 		deadline: time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)}
 	for ti := range r.Topics {
 		rt := &r.Topics[ti]
+		denied := !h.allowedTopic(req, acl.OpRead, rt.Topic)
 		for pi := range rt.Partitions {
 			rp := &rt.Partitions[pi]
-			p, _ := h.catalog.Partition(rt.Topic, rp.Partition)
-			op.targets = append(op.targets, fetchTarget{topic: rt.Topic, req: rp, part: p})
+			var p *partition.Partition
+			if !denied {
+				p, _ = h.catalog.Partition(rt.Topic, rp.Partition)
+			}
+			op.targets = append(op.targets, fetchTarget{topic: rt.Topic, req: rp, part: p, denied: denied})
 		}
 	}
 	op.seen = make([]int64, len(op.targets))
@@ -295,6 +303,9 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, seen []
 		rp.RecordBatches = []byte{}
 		if t.part == nil {
 			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if t.denied {
+				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			}
 			hasError = true
 			topic.Partitions = append(topic.Partitions, rp)
 			continue

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/security"
@@ -79,6 +80,10 @@ func errorCode(err error) int16 {
 		return kerr.DuplicateResource.Code
 	case errors.Is(err, metadata.ErrUnknownCredential):
 		return kerr.ResourceNotFound.Code
+	case errors.Is(err, acl.ErrInvalid):
+		return kerr.InvalidRequest.Code
+	case errors.Is(err, errSecurityDisabled):
+		return kerr.SecurityDisabled.Code
 	case errors.Is(err, context.DeadlineExceeded):
 		return kerr.RequestTimedOut.Code
 	case errors.Is(err, context.Canceled):

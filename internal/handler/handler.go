@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/protocol"
@@ -48,7 +49,19 @@ type Options struct {
 	Authenticators map[string]*security.Authenticator
 	// Credentials stores SCRAM credentials (AlterUserScramCredentials).
 	Credentials CredentialStore
-	Logger      *slog.Logger
+	// Authorizer decides every request when authorizer.class.name is set;
+	// nil allows everything, as Kafka without an authorizer.
+	Authorizer *acl.Authorizer
+	// ACLs stores the ACL bindings (internal/metadata).
+	ACLs   ACLStore
+	Logger *slog.Logger
+}
+
+// ACLStore keeps ACL bindings durably (internal/metadata).
+type ACLStore interface {
+	ACLs() *acl.Set
+	CreateACLs([]acl.Binding) error
+	DeleteACLs([]acl.Filter) ([][]acl.Binding, error)
 }
 
 // CredentialStore keeps SCRAM credentials durably (internal/metadata).

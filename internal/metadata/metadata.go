@@ -17,8 +17,10 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/record"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
@@ -60,6 +62,9 @@ type event struct {
 	User      string                    `json:"user,omitempty"`
 	Mechanism string                    `json:"mechanism,omitempty"`
 	Scram     *security.ScramCredential `json:"scram,omitempty"`
+	// ACLs are the bindings created or deleted (types acl_create and
+	// acl_delete).
+	ACLs []acl.Binding `json:"acls,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -77,6 +82,9 @@ type Store struct {
 	nextPID, reservedPID int64
 	// scram holds SCRAM credentials by user, then mechanism.
 	scram map[string]map[string]security.ScramCredential
+	// acls is the current ACL set, replaced (never modified) on every
+	// change so the authorizer reads it without a lock.
+	acls atomic.Pointer[acl.Set]
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -91,6 +99,7 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 	}
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
 		scram: map[string]map[string]security.ScramCredential{}}
+	s.acls.Store(acl.NewSet(nil))
 	if err := s.replay(); err != nil {
 		l.Close()
 		return nil, err
@@ -185,6 +194,11 @@ func (s *Store) apply(ev event) {
 		if len(s.scram[ev.User]) == 0 {
 			delete(s.scram, ev.User)
 		}
+	case "acl_create":
+		s.acls.Store(acl.NewSet(append(slices.Clone(s.acls.Load().All()), ev.ACLs...)))
+	case "acl_delete":
+		gone := acl.NewSet(ev.ACLs)
+		s.acls.Store(acl.NewSet(slices.DeleteFunc(slices.Clone(s.acls.Load().All()), gone.Contains)))
 	}
 }
 
@@ -379,6 +393,43 @@ func (s *Store) ScramUsers() map[string]map[string]int {
 		}
 	}
 	return out
+}
+
+// ACLs returns the current ACL bindings. It takes no lock: the set is
+// immutable and replaced on every change.
+func (s *Store) ACLs() *acl.Set { return s.acls.Load() }
+
+// CreateACLs stores bindings (validated by the caller) in one event, so
+// either all of them survive a crash or none do. Bindings that already
+// exist are kept once.
+func (s *Store) CreateACLs(bindings []acl.Binding) error {
+	if len(bindings) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "acl_create", ACLs: bindings})
+}
+
+// DeleteACLs removes every binding a filter matches, in one event, and
+// returns, per filter, the bindings it matched.
+func (s *Store) DeleteACLs(filters []acl.Filter) ([][]acl.Binding, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := s.acls.Load()
+	matched := make([][]acl.Binding, len(filters))
+	var gone []acl.Binding
+	for i, f := range filters {
+		matched[i] = current.Select(f)
+		gone = append(gone, matched[i]...)
+	}
+	if len(gone) == 0 {
+		return matched, nil
+	}
+	if err := s.appendLocked(event{Type: "acl_delete", ACLs: gone}); err != nil {
+		return nil, err
+	}
+	return matched, nil
 }
 
 // Close closes the metadata log.

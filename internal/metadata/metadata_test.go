@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 )
 
@@ -70,4 +71,38 @@ func TestCatalogueIsALogThatSurvivesRestartAndCrash(t *testing.T) {
 		}
 	}
 	s.Close()
+}
+
+func TestACLsSurviveACrash(t *testing.T) {
+	mem := vfs.NewMem()
+	s, err := Open(mem, "/meta", discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := acl.Binding{ResourceType: acl.ResourceTopic, ResourceName: "orders", PatternType: acl.PatternLiteral,
+		Principal: "User:alice", Host: "*", Operation: acl.OpRead, Permission: acl.PermissionAllow}
+	write := read
+	write.Operation = acl.OpWrite
+	group := read
+	group.ResourceType, group.ResourceName = acl.ResourceGroup, "g"
+	if err := s.CreateACLs([]acl.Binding{read, write, group, read}); err != nil {
+		t.Fatal(err)
+	}
+	topicsOnly := acl.Filter{ResourceType: acl.ResourceTopic, PatternType: acl.PatternAny, Operation: acl.OpWrite, Permission: acl.PermissionAny}
+	matched, err := s.DeleteACLs([]acl.Filter{topicsOnly, topicsOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(matched) != 2 || len(matched[0]) != 1 || matched[0][0] != write || len(matched[1]) != 1 {
+		t.Fatalf("deleted %+v, want the write binding for each filter", matched)
+	}
+	s.Close()
+	s, err = Open(mem.Crash(), "/meta", discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := s.ACLs().All(); len(got) != 2 || !s.ACLs().Contains(read) || !s.ACLs().Contains(group) {
+		t.Fatalf("ACLs after a crash: %+v", got)
+	}
 }
