@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
 )
@@ -32,10 +33,16 @@ func (h *Handler) handleListOffsets(_ context.Context, req *conn.Request) conn.R
 	for _, rt := range r.Topics {
 		topic := kmsg.NewListOffsetsResponseTopic()
 		topic.Topic = rt.Topic
+		describable := h.allowedTopic(req, acl.OpDescribe, rt.Topic)
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.Timestamp, pr.Offset, pr.LeaderEpoch = -1, -1, -1
+			if !describable {
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				topic.Partitions = append(topic.Partitions, pr)
+				continue
+			}
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
 			if !ok {
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code

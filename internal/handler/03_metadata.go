@@ -16,7 +16,13 @@ package handler
 // * v4: allow_auto_topic_creation
 // * v5: offline replicas
 // * v7: leader epoch
-// * v8-10: authorized operations (not computed: INT32_MIN)
+// * v8+: topic authorized operations when asked; v8-10 cluster authorized
+//   operations when asked (INT32_MIN otherwise)
+//
+// Authorization: listing every topic shows only those the principal may
+// DESCRIBE; a named topic it may not describe answers
+// TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE on the cluster or
+// the topic.
 // * v9: flexible
 // * v10: topic ids; topics may be requested by id
 
@@ -27,12 +33,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/topics"
 )
-
-const authorizedOperationsUnknown = -2147483648
 
 func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.MetadataRequest)
@@ -45,10 +50,15 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 	resp.ClusterID = &clusterID
 	resp.ControllerID = h.opts.NodeID
 
+	if r.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = h.authorizedOperations(req, acl.ResourceCluster, acl.ClusterName)
+	}
 	allowCreate := r.Version < 4 || r.AllowAutoTopicCreation
 	if r.Topics == nil || (r.Version == 0 && len(r.Topics) == 0) {
 		for _, t := range h.catalog.Metadata().Topics() {
-			resp.Topics = append(resp.Topics, h.metadataTopic(t, 0))
+			if h.allowedTopic(req, acl.OpDescribe, t.Name) {
+				resp.Topics = append(resp.Topics, h.metadataTopic(req, r, t))
+			}
 		}
 		return respond(resp)
 	}
@@ -57,7 +67,22 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 		var ok bool
 		switch {
 		case rt.Topic != nil:
+			if !h.allowedTopic(req, acl.OpDescribe, *rt.Topic) {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.Topic = rt.Topic
+				mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
 			t, ok = h.catalog.Metadata().Topic(*rt.Topic)
+			if !ok && allowCreate && h.opts.Broker.AutoCreateTopics() && topics.ValidateTopicName(*rt.Topic) == nil &&
+				!h.allowedTopicCreate(req, *rt.Topic) {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.Topic = rt.Topic
+				mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
 			if !ok && allowCreate && h.opts.Broker.AutoCreateTopics() {
 				var err error
 				t, err = h.catalog.CreateTopic(*rt.Topic, h.opts.Broker.NumPartitions(), nil, false)
@@ -82,6 +107,13 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 			}
 		default:
 			t, ok = h.catalog.Metadata().TopicByID(rt.TopicID)
+			if ok && !h.allowedTopic(req, acl.OpDescribe, t.Name) {
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.TopicID = rt.TopicID
+				mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
+			}
 			if !ok {
 				mt := kmsg.NewMetadataResponseTopic()
 				mt.TopicID = rt.TopicID
@@ -90,18 +122,20 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 				continue
 			}
 		}
-		resp.Topics = append(resp.Topics, h.metadataTopic(t, 0))
+		resp.Topics = append(resp.Topics, h.metadataTopic(req, r, t))
 	}
 	return respond(resp)
 }
 
-func (h *Handler) metadataTopic(t metadata.Topic, code int16) kmsg.MetadataResponseTopic {
+func (h *Handler) metadataTopic(req *conn.Request, r *kmsg.MetadataRequest, t metadata.Topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
 	mt.TopicID = t.ID
-	mt.ErrorCode = code
 	mt.IsInternal = t.Internal
+	if r.IncludeTopicAuthorizedOperations {
+		mt.AuthorizedOperations = h.authorizedOperations(req, acl.ResourceTopic, t.Name)
+	}
 	for i := int32(0); i < t.Partitions; i++ {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = i

@@ -10,6 +10,7 @@ package handler
 // * Invalid configs fail the topic with INVALID_CONFIG; validate-only (v1+)
 //   checks without creating
 // * v5+ responses carry partitions, replication factor and every config
+// * Needs CREATE on the cluster or the topic
 //
 // Version notes:
 // * v1: validate only, error message
@@ -39,6 +40,10 @@ func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.
 				t.ErrorMessage = &msg
 			}
 			resp.Topics = append(resp.Topics, t)
+		}
+		if !h.allowedTopicCreate(req, rt.Topic) {
+			fail(kerr.TopicAuthorizationFailed.Code, "not authorized to create the topic (CREATE on the cluster or the topic)")
+			continue
 		}
 		partitions, rf := rt.NumPartitions, rt.ReplicationFactor
 		if len(rt.ReplicaAssignment) > 0 {

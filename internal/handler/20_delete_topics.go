@@ -6,6 +6,7 @@ package handler
 // * Deletes the topic's metadata and data synchronously
 // * Unknown names → UNKNOWN_TOPIC_OR_PARTITION; unknown ids (v6) →
 //   UNKNOWN_TOPIC_ID; delete.topic.enable=false → TOPIC_DELETION_DISABLED
+// * Needs DELETE on the topic
 //
 // Version notes:
 // * v4: flexible
@@ -18,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -66,6 +68,10 @@ func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.
 			}
 			name = topic.Name
 			t.Topic = &name
+		}
+		if !h.allowedTopic(req, acl.OpDelete, name) {
+			fail(kerr.TopicAuthorizationFailed.Code, nil)
+			continue
 		}
 		if err := h.catalog.DeleteTopic(name); err != nil {
 			fail(errorCode(err), err)

@@ -6,6 +6,7 @@ package handler
 // * Raises the log start offset to the given offset (-1 = high watermark);
 //   whole segments below it are removed; the new start survives restarts
 // * An offset above the high watermark → OFFSET_OUT_OF_RANGE
+// * Needs DELETE on the topic
 //
 // Version notes:
 // * v2: flexible
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -25,12 +27,15 @@ func (h *Handler) handleDeleteRecords(_ context.Context, req *conn.Request) conn
 	for _, rt := range r.Topics {
 		t := kmsg.NewDeleteRecordsResponseTopic()
 		t.Topic = rt.Topic
+		deletable := h.allowedTopic(req, acl.OpDelete, rt.Topic)
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewDeleteRecordsResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.LowWatermark = -1
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
-			if ok && p.Internal {
+			if !deletable {
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			} else if ok && p.Internal {
 				pr.ErrorCode = kerr.InvalidRequest.Code
 			} else if !ok {
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code

@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -36,6 +37,10 @@ func (h *Handler) handleInitProducerID(_ context.Context, req *conn.Request) con
 	if r.TransactionalID != nil {
 		if *r.TransactionalID == "" {
 			resp.ErrorCode = kerr.InvalidRequest.Code
+			return respond(resp)
+		}
+		if !h.allowedTxn(req, acl.OpWrite, *r.TransactionalID) {
+			resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			return respond(resp)
 		}
 		return await(func(ctx context.Context) kmsg.Response {
@@ -49,6 +54,12 @@ func (h *Handler) handleInitProducerID(_ context.Context, req *conn.Request) con
 			resp.ProducerID, resp.ProducerEpoch = id, epoch
 			return resp
 		})
+	}
+	// An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE
+	// on some topic.
+	if !h.allowedCluster(req, acl.OpIdempotentWrite) && !h.allowedAnyTopic(req, acl.OpWrite) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return respond(resp)
 	}
 	id, err := h.opts.ProducerIDs.NextProducerID()
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -29,12 +30,15 @@ func (h *Handler) handleOffsetForLeaderEpoch(_ context.Context, req *conn.Reques
 	for _, rt := range r.Topics {
 		t := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		t.Topic = rt.Topic
+		describable := h.allowedTopic(req, acl.OpDescribe, rt.Topic)
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.LeaderEpoch, pr.EndOffset = -1, -1
 			p, ok := h.catalog.Partition(rt.Topic, rp.Partition)
 			switch {
+			case !describable:
+				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case !ok:
 				pr.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case checkLeaderEpoch(p, rp.CurrentLeaderEpoch) != 0:

@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -33,10 +34,13 @@ func (h *Handler) handleAddPartitionsToTxn(_ context.Context, req *conn.Request)
 	resp := r.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	var parts []txn.TopicPartition
 	failed := false
+	txnAllowed := h.allowedTxn(req, acl.OpWrite, r.TransactionalID)
+	writable := map[string]bool{}
 	for _, rt := range r.Topics {
+		writable[rt.Topic] = h.allowedTopic(req, acl.OpWrite, rt.Topic)
 		for _, p := range rt.Partitions {
 			parts = append(parts, txn.TopicPartition{Topic: rt.Topic, Partition: p})
-			if code := h.txnPartitionCode(rt.Topic, p); code != 0 {
+			if !txnAllowed || !writable[rt.Topic] || h.txnPartitionCode(rt.Topic, p) != 0 {
 				failed = true
 			}
 		}
@@ -56,6 +60,12 @@ func (h *Handler) handleAddPartitionsToTxn(_ context.Context, req *conn.Request)
 	}
 	if failed {
 		return respond(answer(func(tp txn.TopicPartition) int16 {
+			if !txnAllowed {
+				return kerr.TransactionalIDAuthorizationFailed.Code
+			}
+			if !writable[tp.Topic] {
+				return kerr.TopicAuthorizationFailed.Code
+			}
 			if code := h.txnPartitionCode(tp.Topic, tp.Partition); code != 0 {
 				return code
 			}

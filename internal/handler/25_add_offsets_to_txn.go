@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -30,6 +31,14 @@ func (h *Handler) handleAddOffsetsToTxn(_ context.Context, req *conn.Request) co
 	resp := r.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
 	if r.Group == "" {
 		resp.ErrorCode = kerr.InvalidGroupID.Code
+		return respond(resp)
+	}
+	if !h.allowedTxn(req, acl.OpWrite, r.TransactionalID) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return respond(resp)
+	}
+	if !h.allowedGroup(req, acl.OpRead, r.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return respond(resp)
 	}
 	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}

@@ -18,14 +18,20 @@ package handler
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
 func (h *Handler) handleEndTxn(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.EndTxnRequest)
 	resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+	if !h.allowedTxn(req, acl.OpWrite, r.TransactionalID) {
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return respond(resp)
+	}
 	return await(func(ctx context.Context) kmsg.Response {
 		err := h.opts.Transactions.EndTxn(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, r.Commit)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/txn"
@@ -32,6 +33,21 @@ func (h *Handler) handleTxnOffsetCommit(_ context.Context, req *conn.Request) co
 	r := req.Body.(*kmsg.TxnOffsetCommitRequest)
 	if r.Group == "" {
 		return respond(group.TxnCommitFailure(r, kerr.InvalidGroupID.Code))
+	}
+	if !h.allowedTxn(req, acl.OpWrite, r.TransactionalID) {
+		return respond(group.TxnCommitFailure(r, kerr.TransactionalIDAuthorizationFailed.Code))
+	}
+	if !h.allowedGroup(req, acl.OpRead, r.Group) {
+		return respond(group.TxnCommitFailure(r, kerr.GroupAuthorizationFailed.Code))
+	}
+	allowed, denied := split(r.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) bool { return h.allowedTopic(req, acl.OpRead, t.Topic) })
+	if len(denied) > 0 {
+		// As Kafka: denied topics fail and the rest is not attempted.
+		deniedReq, notAttempted := *r, *r
+		deniedReq.Topics, notAttempted.Topics = denied, allowed
+		resp := group.TxnCommitFailure(&deniedReq, kerr.TopicAuthorizationFailed.Code)
+		resp.Topics = append(resp.Topics, group.TxnCommitFailure(&notAttempted, kerr.OperationNotAttempted.Code).Topics...)
+		return respond(resp)
 	}
 	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}
 	if err := h.opts.Transactions.Verify(r.ProducerID, r.ProducerEpoch, tp); err != nil {

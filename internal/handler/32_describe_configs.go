@@ -11,6 +11,7 @@ package handler
 // * Sensitive values are returned as null
 // * Unknown topic → UNKNOWN_TOPIC_OR_PARTITION; another broker id or
 //   resource type → INVALID_REQUEST
+// * Needs DESCRIBE_CONFIGS on the topic, or on the cluster for BROKER
 //
 // Version notes:
 // * v1: include synonyms, config source
@@ -24,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
@@ -39,6 +41,11 @@ func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) co
 	for _, rr := range r.Resources {
 		res := kmsg.NewDescribeConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		if code := h.configsDenied(req, acl.OpDescribeConfigs, int8(rr.ResourceType), rr.ResourceName); code != 0 {
+			res.ErrorCode = code
+			resp.Resources = append(resp.Resources, res)
+			continue
+		}
 		switch rr.ResourceType {
 		case resourceTopic:
 			t, ok := h.catalog.Metadata().Topic(rr.ResourceName)

@@ -7,6 +7,7 @@ package handler
 //   non-incremental semantics); invalid names or values → INVALID_CONFIG and
 //   nothing changes; validate-only checks without changing
 // * BROKER: refused (no dynamic broker configs): INVALID_REQUEST
+// * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER
 //
 // Version notes:
 // * v2: flexible
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -26,6 +28,11 @@ func (h *Handler) handleAlterConfigs(_ context.Context, req *conn.Request) conn.
 	for _, rr := range r.Resources {
 		res := kmsg.NewAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		if code := h.configsDenied(req, acl.OpAlterConfigs, int8(rr.ResourceType), rr.ResourceName); code != 0 {
+			res.ErrorCode = code
+			resp.Resources = append(resp.Resources, res)
+			continue
+		}
 		switch rr.ResourceType {
 		case resourceTopic:
 			configs := map[string]string{}

@@ -14,14 +14,21 @@ package handler
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
 func (h *Handler) handleDescribeLogDirs(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.DescribeLogDirsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !h.allowedCluster(req, acl.OpDescribe) {
+		// v3+ carries the error; older clients see no log dirs, as Kafka.
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return respond(resp)
+	}
 	dir := kmsg.NewDescribeLogDirsResponseDir()
 	dir.Dir = h.opts.Broker.DataDir()
 	dir.TotalBytes, dir.UsableBytes = diskSpace(dir.Dir)

@@ -6,6 +6,7 @@ package handler
 // * Raises a topic's partition count; a count not above the current one →
 //   INVALID_PARTITIONS; explicit assignments must name only this broker
 // * Validate-only checks without changing anything
+// * Needs ALTER on the topic
 //
 // Version notes:
 // * v2: flexible
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -25,6 +27,11 @@ func (h *Handler) handleCreatePartitions(_ context.Context, req *conn.Request) c
 	for _, rt := range r.Topics {
 		t := kmsg.NewCreatePartitionsResponseTopic()
 		t.Topic = rt.Topic
+		if !h.allowedTopic(req, acl.OpAlter, rt.Topic) {
+			t.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, t)
+			continue
+		}
 		for _, a := range rt.Assignment {
 			if len(a.Replicas) != 1 || a.Replicas[0] != h.opts.NodeID {
 				t.ErrorCode = kerr.InvalidReplicaAssignment.Code

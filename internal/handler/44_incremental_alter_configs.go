@@ -7,6 +7,7 @@ package handler
 //   configs) to the topic's current overrides; the result is validated as a
 //   whole (INVALID_CONFIG, nothing changes); validate-only checks only
 // * BROKER: refused (no dynamic broker configs): INVALID_REQUEST
+// * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER
 //
 // Version notes:
 // * v1: flexible
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/topics"
@@ -31,6 +33,11 @@ func (h *Handler) handleIncrementalAlterConfigs(_ context.Context, req *conn.Req
 	for _, rr := range r.Resources {
 		res := kmsg.NewIncrementalAlterConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		if code := h.configsDenied(req, acl.OpAlterConfigs, int8(rr.ResourceType), rr.ResourceName); code != 0 {
+			res.ErrorCode = code
+			resp.Resources = append(resp.Resources, res)
+			continue
+		}
 		switch rr.ResourceType {
 		case resourceTopic:
 			if err := h.incrementalAlterTopic(rr, r.ValidateOnly); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/security"
 )
@@ -34,6 +35,10 @@ func scramMechanismName(code int8) (string, bool) {
 func (h *Handler) handleDescribeUserScramCredentials(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.DescribeUserSCRAMCredentialsRequest)
 	resp := r.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
+	if !h.allowedCluster(req, acl.OpDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return respond(resp)
+	}
 	users := h.opts.Credentials.ScramUsers()
 	var names []string
 	if len(r.Users) == 0 {

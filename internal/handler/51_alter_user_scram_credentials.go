@@ -20,6 +20,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/security"
@@ -38,6 +39,7 @@ func (h *Handler) handleAlterUserScramCredentials(_ context.Context, req *conn.R
 	changes := map[string][]scramChange{}
 	failed := map[string]error{}
 	pairs := map[[2]string]bool{}
+	alterable := h.allowedCluster(req, acl.OpAlter)
 	add := func(user string, mechCode int8, change func(mech string) (scramChange, error)) {
 		if _, ok := changes[user]; !ok {
 			if _, bad := failed[user]; !bad {
@@ -50,6 +52,8 @@ func (h *Handler) handleAlterUserScramCredentials(_ context.Context, req *conn.R
 		mech, ok := scramMechanismName(mechCode)
 		var err error
 		switch {
+		case !alterable:
+			err = errClusterNotAuthorized
 		case user == "":
 			err = fmt.Errorf("%w: the user name must not be empty", security.ErrUnacceptableCredential)
 		case !ok:

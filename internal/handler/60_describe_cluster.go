@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -23,7 +24,9 @@ func (h *Handler) handleDescribeCluster(_ context.Context, req *conn.Request) co
 	resp.ClusterID = h.catalog.Metadata().ClusterID()
 	resp.ControllerID = h.opts.NodeID
 	resp.EndpointType = r.EndpointType
-	resp.ClusterAuthorizedOperations = authorizedOperationsUnknown
+	if r.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = h.authorizedOperations(req, acl.ResourceCluster, acl.ClusterName)
+	}
 	b := kmsg.NewDescribeClusterResponseBroker()
 	b.NodeID, b.Host, b.Port = h.opts.NodeID, ep.Host, ep.Port
 	resp.Brokers = append(resp.Brokers, b)

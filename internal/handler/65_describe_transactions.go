@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -24,6 +25,11 @@ func (h *Handler) handleDescribeTransactions(_ context.Context, req *conn.Reques
 	for _, id := range r.TransactionalIDs {
 		st := kmsg.NewDescribeTransactionsResponseTransactionState()
 		st.TransactionalID = id
+		if !h.allowedTxn(req, acl.OpDescribe, id) {
+			st.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			resp.TransactionStates = append(resp.TransactionStates, st)
+			continue
+		}
 		info, ok, err := h.opts.Transactions.Describe(id)
 		switch {
 		case err != nil:

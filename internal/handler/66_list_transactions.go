@@ -19,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
@@ -34,6 +35,8 @@ func (h *Handler) handleListTransactions(_ context.Context, req *conn.Request) c
 	now := time.Now()
 	for _, info := range list {
 		switch {
+		case !h.allowedTxn(req, acl.OpDescribe, info.ID):
+			continue
 		case len(r.StateFilters) > 0 && !slices.Contains(r.StateFilters, info.State.String()):
 			continue
 		case len(r.ProducerIDFilters) > 0 && !slices.Contains(r.ProducerIDFilters, info.ProducerID):

@@ -9,12 +9,18 @@ import (
 	"errors"
 	"net"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
 // errSecurityDisabled: an ACL API on a broker without an authorizer.
 var errSecurityDisabled = errors.New("no authorizer is configured on the broker (authorizer.class.name)")
+
+// errClusterNotAuthorized: the request needs an operation on the cluster
+// its principal may not perform.
+var errClusterNotAuthorized = errors.New("not authorized on the cluster")
 
 // subject is who a request acts as.
 type subject struct{ principal, host string }
@@ -71,4 +77,32 @@ func (h *Handler) authorizedOperations(req *conn.Request, typ acl.ResourceType, 
 	}
 	s := subjectOf(req)
 	return h.opts.Authorizer.AuthorizedOperations(s.principal, s.host, typ, name)
+}
+
+// allowedTxn reports whether the request may perform op on a transactional id.
+func (h *Handler) allowedTxn(req *conn.Request, op acl.Operation, id string) bool {
+	return h.allowed(req, op, acl.ResourceTransactionalID, id)
+}
+
+// allowedTopicCreate reports whether the request may create the topic: CREATE
+// on the cluster or on the topic.
+func (h *Handler) allowedTopicCreate(req *conn.Request, topic string) bool {
+	return h.allowedCluster(req, acl.OpCreate) || h.allowedTopic(req, acl.OpCreate, topic)
+}
+
+// configsDenied is the error code for a config resource the request may not
+// describe or alter (op), or 0: topics need op on the topic, the broker
+// needs it on the cluster.
+func (h *Handler) configsDenied(req *conn.Request, op acl.Operation, resourceType int8, name string) int16 {
+	switch resourceType {
+	case resourceTopic:
+		if !h.allowedTopic(req, op, name) {
+			return kerr.TopicAuthorizationFailed.Code
+		}
+	case resourceBroker:
+		if !h.allowedCluster(req, op) {
+			return kerr.ClusterAuthorizationFailed.Code
+		}
+	}
+	return 0
 }

@@ -82,6 +82,8 @@ func errorCode(err error) int16 {
 		return kerr.ResourceNotFound.Code
 	case errors.Is(err, acl.ErrInvalid):
 		return kerr.InvalidRequest.Code
+	case errors.Is(err, errClusterNotAuthorized):
+		return kerr.ClusterAuthorizationFailed.Code
 	case errors.Is(err, errSecurityDisabled):
 		return kerr.SecurityDisabled.Code
 	case errors.Is(err, context.DeadlineExceeded):

@@ -109,18 +109,26 @@ var jaasOption = regexp.MustCompile(`([A-Za-z0-9_.\-]+)\s*=\s*(?:"((?:[^"\\]|\\.
 // defines with user_NAME="password" options, as Kafka's PLAIN server does.
 func PlainUsers(jaas string) map[string]string {
 	users := map[string]string{}
-	for _, m := range jaasOption.FindAllStringSubmatch(jaas, -1) {
-		name, ok := strings.CutPrefix(m[1], "user_")
-		if !ok || name == "" {
-			continue
+	for key, value := range JAASOptions(jaas) {
+		if name, ok := strings.CutPrefix(key, "user_"); ok && name != "" {
+			users[name] = value
 		}
+	}
+	return users
+}
+
+// JAASOptions returns the key="value" options of a JAAS login module line
+// (a client's username and password, a server's user_NAME entries).
+func JAASOptions(jaas string) map[string]string {
+	options := map[string]string{}
+	for _, m := range jaasOption.FindAllStringSubmatch(jaas, -1) {
 		value := m[3]
 		if m[3] == "" {
 			value = unescapeJAAS(m[2])
 		}
-		users[name] = value
+		options[m[1]] = value
 	}
-	return users
+	return options
 }
 
 func unescapeJAAS(s string) string {
