@@ -50,6 +50,9 @@ type clientConfig struct {
 	bootstrap string        // comma-separated seed brokers
 	clientID  string        // client.id sent with every request
 	timeout   time.Duration // dial timeout, per-request read timeout, and admin command deadline
+
+	commandConfig string   // client properties file (security settings)
+	properties    []string // -X key=value client properties, over commandConfig
 }
 
 // AddCommands adds the client subcommands (topic, produce, consume, cluster)
@@ -68,6 +71,10 @@ func AddCommands(root *cobra.Command) {
 	flags.StringVar(&cfg.clientID, "client-id", "samsa", "client.id sent to the broker")
 	flags.DurationVar(&cfg.timeout, "timeout", 10*time.Second,
 		"how long to wait to connect and for each admin command")
+	flags.StringVar(&cfg.commandConfig, "command-config", "",
+		"client properties file with security settings (security.protocol, sasl.*, ssl.*), as Kafka's tools take")
+	flags.StringArrayVarP(&cfg.properties, "property", "X", nil,
+		"a client property key=value, over --command-config (repeatable), e.g. -X security.protocol=SASL_SSL")
 
 	root.SilenceUsage = true
 	root.SilenceErrors = true
@@ -81,6 +88,7 @@ func AddCommands(root *cobra.Command) {
 		newBenchCommand(cfg),
 		newGroupCommand(cfg),
 		newUsersCommand(cfg),
+		newACLCommand(cfg),
 	)
 }
 
@@ -177,6 +185,11 @@ func (c *clientConfig) newClient(extra ...kgo.Opt) (*kgo.Client, error) {
 	if c.clientID != "" {
 		opts = append(opts, kgo.ClientID(c.clientID))
 	}
+	secure, err := c.securityOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, secure...)
 	cl, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("client options: %w", err)}
