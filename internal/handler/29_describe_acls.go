@@ -16,7 +16,6 @@ package handler
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/acl"
@@ -31,11 +30,8 @@ func (h *Handler) handleDescribeAcls(_ context.Context, req *conn.Request) conn.
 		resp.ErrorMessage = errorMessage(err)
 		return respond(resp)
 	}
-	if h.opts.Authorizer == nil {
-		return fail(kerr.SecurityDisabled.Code, errSecurityDisabled)
-	}
-	if !h.allowedCluster(req, acl.OpDescribe) {
-		return fail(kerr.ClusterAuthorizationFailed.Code, nil)
+	if err := h.aclAPIRefusal(req, acl.OpDescribe); err != nil {
+		return fail(errorCode(err), err)
 	}
 	f := acl.Filter{
 		ResourceType: acl.ResourceType(r.ResourceType), ResourceName: r.ResourceName,

@@ -21,7 +21,6 @@ package handler
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/acl"
@@ -31,14 +30,8 @@ import (
 func (h *Handler) handleCreateAcls(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.CreateACLsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateACLsResponse)
-	var code int16
-	var cause error
-	switch {
-	case h.opts.Authorizer == nil:
-		code, cause = kerr.SecurityDisabled.Code, errSecurityDisabled
-	case !h.allowedCluster(req, acl.OpAlter):
-		code = kerr.ClusterAuthorizationFailed.Code
-	}
+	cause := h.aclAPIRefusal(req, acl.OpAlter)
+	code := errorCode(cause)
 	var valid []acl.Binding
 	var validIdx []int
 	for i, c := range r.Creations {

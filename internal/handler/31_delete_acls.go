@@ -18,7 +18,6 @@ package handler
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/acl"
@@ -28,14 +27,8 @@ import (
 func (h *Handler) handleDeleteAcls(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.DeleteACLsRequest)
 	resp := r.ResponseKind().(*kmsg.DeleteACLsResponse)
-	var code int16
-	var cause error
-	switch {
-	case h.opts.Authorizer == nil:
-		code, cause = kerr.SecurityDisabled.Code, errSecurityDisabled
-	case !h.allowedCluster(req, acl.OpAlter):
-		code = kerr.ClusterAuthorizationFailed.Code
-	}
+	cause := h.aclAPIRefusal(req, acl.OpAlter)
+	code := errorCode(cause)
 	var valid []acl.Filter
 	var validIdx []int
 	for i, rf := range r.Filters {

@@ -106,3 +106,15 @@ func (h *Handler) configsDenied(req *conn.Request, op acl.Operation, resourceTyp
 	}
 	return 0
 }
+
+// aclAPIRefusal is why an ACL API may not run, or nil: no authorizer
+// (SECURITY_DISABLED, as Kafka) or no op on the cluster.
+func (h *Handler) aclAPIRefusal(req *conn.Request, op acl.Operation) error {
+	switch {
+	case h.opts.Authorizer == nil:
+		return errSecurityDisabled
+	case !h.allowedCluster(req, op):
+		return errClusterNotAuthorized
+	}
+	return nil
+}
