@@ -143,6 +143,17 @@ func TestACLAuthorization(t *testing.T) {
 	if err != nil || len(offsets) == 0 {
 		t.Fatalf("alice fetches her group's offsets: %v %v", offsets, err)
 	}
+	// KIP-848: a subscription to a topic she may not describe is refused.
+	for topic, want := range map[string]int16{"clicks": kerr.TopicAuthorizationFailed.Code, "orders": 0} {
+		hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+		hb.Group, hb.MemberID, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "order-848", "m-"+topic, 0, 30000
+		hb.SubscribedTopicNames = []string{topic}
+		hb.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{} // a join reports no owned partitions
+		resp, err := hb.RequestWith(ctx, alice)
+		if err != nil || resp.ErrorCode != want {
+			t.Fatalf("ConsumerGroupHeartbeat subscribing to %s: %v %v, want %v", topic, err, resp, kerr.ErrorForCode(want))
+		}
+	}
 	// A group outside her prefix is refused at FindCoordinator.
 	other := userClient(t, b, "alice", kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"))
 	if err := other.PollFetches(ctx).Err0(); !errors.Is(err, kerr.GroupAuthorizationFailed) {

@@ -130,8 +130,18 @@ func (h *Handler) handleLeaveGroup(_ context.Context, req *conn.Request) conn.Re
 }
 
 func (h *Handler) handleConsumerGroupHeartbeat(_ context.Context, req *conn.Request) conn.Reply {
-	if r := req.Body.(*kmsg.ConsumerGroupHeartbeatRequest); !h.allowedGroup(req, acl.OpRead, r.Group) {
+	r := req.Body.(*kmsg.ConsumerGroupHeartbeatRequest)
+	if !h.allowedGroup(req, acl.OpRead, r.Group) {
 		return groupDenied(r)
+	}
+	// As Kafka: a subscription naming a topic the member may not describe
+	// is refused whole.
+	for _, topic := range r.SubscribedTopicNames {
+		if !h.allowedTopic(req, acl.OpDescribe, topic) {
+			resp := r.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+			resp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			return respond(resp)
+		}
 	}
 	return viaCoordinator(req, h.groups.ConsumerGroupHeartbeat)
 }
