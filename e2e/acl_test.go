@@ -183,6 +183,40 @@ func TestACLAuthorization(t *testing.T) {
 		t.Fatalf("alice grants herself the cluster: %v %+v, want CLUSTER_AUTHORIZATION_FAILED", err, self)
 	}
 
+	if _, err := aliceAdm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"orders": {0: {}}}); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("elect leaders without cluster ALTER: %v", err)
+	}
+	var move kadm.AlterPartitionAssignmentsReq
+	move.Assign("orders", 0, []int32{0})
+	if _, err := aliceAdm.AlterPartitionAssignments(ctx, move); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("reassign without cluster ALTER: %v", err)
+	}
+	if _, err := aliceAdm.ListPartitionReassignments(ctx, kadm.TopicsSet{"orders": {0: {}}}); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("list reassignments without cluster DESCRIBE: %v", err)
+	}
+	if _, err := adm.AlterPartitionAssignments(ctx, move); err != nil {
+		t.Fatalf("super user reassigns: %v", err)
+	}
+	// Client quotas need the cluster's DESCRIBE_CONFIGS and ALTER_CONFIGS.
+	if _, err := aliceAdm.DescribeClientQuotas(ctx, false, nil); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("describe client quotas without DESCRIBE_CONFIGS: %v", err)
+	}
+	own := []kadm.AlterClientQuotaEntry{{Entity: kadm.ClientQuotaEntity{{Type: "user", Name: strp("alice")}},
+		Ops: []kadm.AlterClientQuotaOp{{Key: "producer_byte_rate", Value: 1 << 30}}}}
+	if res, err := aliceAdm.AlterClientQuotas(ctx, own); err != nil || len(res) != 1 || !errors.Is(res[0].Err, kerr.ClusterAuthorizationFailed) {
+		t.Fatalf("alter her own quota without ALTER_CONFIGS: %v %+v", err, res)
+	}
+	if res, err := adm.AlterClientQuotas(ctx, own); err != nil || res[0].Err != nil {
+		t.Fatalf("super user sets a quota: %v %+v", err, res)
+	}
+	// DescribeProducers needs READ on the topic: orders yes, clicks no.
+	if res, err := aliceAdm.DescribeProducers(ctx, kadm.TopicsSet{"orders": {0: {}, 1: {}}}); err != nil || len(res["orders"].Partitions) != 2 || res["orders"].Partitions[0].Err != nil {
+		t.Fatalf("describe producers of a readable topic: %+v %v", res, err)
+	}
+	if _, err := kadm.NewClient(userClient(t, b, "alice")).DescribeProducers(ctx, kadm.TopicsSet{"clicks": {0: {}}}); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("describe producers of clicks without READ: %v", err)
+	}
+
 	// DENY wins over ALLOW; deleting it restores access.
 	mustCreateACLs(ctx, t, adm, kadm.NewACLs().Deny("User:alice").DenyHosts().
 		Topics("orders").Operations(kadm.OpRead).ResourcePatternType(kadm.ACLPatternLiteral))

@@ -195,7 +195,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
 		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Endpoints: b.endpoints,
 		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
-		Authorizer: authorizer, ACLs: b.catalog.Metadata(),
+		Authorizer: authorizer, ACLs: b.catalog.Metadata(), Quotas: b.catalog.Metadata(),
 		Logger: b.log.With("component", "handler"),
 	})
 	b.groups.Start(ctx)

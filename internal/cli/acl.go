@@ -94,21 +94,6 @@ func newACLCommand(cfg *clientConfig) *cobra.Command {
 	return cmd
 }
 
-// runACL runs body with a client of the configured brokers, bounded by
-// --timeout.
-func (c *clientConfig) runACL(body func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error) func(*cobra.Command, []string) error {
-	return c.run(func(cmd *cobra.Command, _ []string) error {
-		cl, err := c.newClient()
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		ctx, cancel := c.deadline(cmd.Context())
-		defer cancel()
-		return body(ctx, cl, cmd)
-	})
-}
-
 func newACLCreateCommand(cfg *clientConfig) *cobra.Command {
 	var res aclResources
 	var allow, deny, allowHosts, denyHosts, operations []string
@@ -126,7 +111,7 @@ func newACLCreateCommand(cfg *clientConfig) *cobra.Command {
 	f.StringArrayVar(&allowHosts, "allow-host", nil, "host the allow applies to (default every host)")
 	f.StringArrayVar(&denyHosts, "deny-host", nil, "host the deny applies to (default every host)")
 	f.StringArrayVar(&operations, "operation", nil, "operation (repeatable): Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, All")
-	cmd.RunE = cfg.runACL(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
+	cmd.RunE = cfg.runWithClient(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
 		pattern, err := parsePattern(res.pattern, kmsg.ACLResourcePatternTypeLiteral, kmsg.ACLResourcePatternTypePrefixed)
 		if err != nil {
 			return err
@@ -275,7 +260,7 @@ func newACLListCommand(cfg *clientConfig) *cobra.Command {
 		Args:    noArgs,
 	}
 	filter.addFlags(cmd)
-	cmd.RunE = cfg.runACL(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
+	cmd.RunE = cfg.runWithClient(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
 		filters, err := filter.filters()
 		if err != nil {
 			return err
@@ -310,7 +295,7 @@ func newACLDeleteCommand(cfg *clientConfig) *cobra.Command {
 		Args:    noArgs,
 	}
 	filter.addFlags(cmd)
-	cmd.RunE = cfg.runACL(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
+	cmd.RunE = cfg.runWithClient(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
 		if len(filter.res.list()) == 0 && filter.principal == "" {
 			return usageErrorf("name what to delete: a resource (--topic, --group, --transactional-id, --cluster) or --principal")
 		}

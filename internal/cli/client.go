@@ -89,6 +89,7 @@ func AddCommands(root *cobra.Command) {
 		newGroupCommand(cfg),
 		newUsersCommand(cfg),
 		newACLCommand(cfg),
+		newQuotasCommand(cfg),
 	)
 }
 
@@ -285,4 +286,19 @@ func noArgs(_ *cobra.Command, args []string) error {
 		return usageErrorf("unexpected argument %q", args[0])
 	}
 	return nil
+}
+
+// runWithClient runs body with a client of the configured brokers, bounded by
+// --timeout.
+func (c *clientConfig) runWithClient(body func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error) func(*cobra.Command, []string) error {
+	return c.run(func(cmd *cobra.Command, _ []string) error {
+		cl, err := c.newClient()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		ctx, cancel := c.deadline(cmd.Context())
+		defer cancel()
+		return body(ctx, cl, cmd)
+	})
 }

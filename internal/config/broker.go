@@ -378,6 +378,13 @@ func (b *Broker) SysmonAwake() bool { return b.bool(SamsaRuntimeSysmonAwake) }
 // PageCacheMaxBytes is samsa.log.page.cache.max.bytes; <= 0 means unmanaged.
 func (b *Broker) PageCacheMaxBytes() int64 { return b.int64(SamsaPageCacheMaxBytes) }
 
+// QuotaWindow is the burst a byte-rate quota allows (quota.window.size.seconds)
+// and the longest throttle it imposes (that times quota.window.num).
+func (b *Broker) QuotaWindow() (burst, maxThrottle time.Duration) {
+	size := time.Duration(b.int64("quota.window.size.seconds")) * time.Second
+	return size, size * time.Duration(b.int64("quota.window.num"))
+}
+
 // LogRetentionCheckInterval is how often retention is enforced.
 func (b *Broker) LogRetentionCheckInterval() time.Duration {
 	return b.millis("log.retention.check.interval.ms")

@@ -130,6 +130,38 @@ type Session struct {
 	// Auth is a mechanism-specific SASL exchange in progress, owned by the
 	// handler that set it.
 	Auth any
+	// throttledUntil (unix nanoseconds) is when a quota's throttle ends:
+	// the connection processes no further request before then, as Kafka
+	// mutes a throttled client's channel.
+	throttledUntil atomic.Int64
+}
+
+// Throttle holds the connection's next request back for d (a quota's
+// throttle time), extending any throttle already in force.
+func (s *Session) Throttle(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		old := s.throttledUntil.Load()
+		if old >= until || s.throttledUntil.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// waitThrottle waits out a throttle in force; false means ctx ended first.
+func (s *Session) waitThrottle(ctx context.Context) bool {
+	left := time.Until(time.Unix(0, s.throttledUntil.Load()))
+	if left <= 0 {
+		return true
+	}
+	t := time.NewTimer(left)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Principal returns the authenticated user, or "ANONYMOUS".
@@ -419,6 +451,10 @@ func (s *Server) readLoop(ctx context.Context, c net.Conn, sess *Session, queue 
 				s.releaseFrame(frame)
 				return
 			}
+		}
+		if !sess.waitThrottle(ctx) {
+			s.releaseFrame(frame)
+			return
 		}
 		p, ok := s.decodeAndDispatch(ctx, sess, frame, log)
 		if !ok {

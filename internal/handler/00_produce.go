@@ -17,6 +17,9 @@ package handler
 // * Needs WRITE on each topic (TOPIC_AUTHORIZATION_FAILED) and, for a
 //   transactional producer, WRITE on its transactional id
 //   (TRANSACTIONAL_ID_AUTHORIZATION_FAILED on every partition)
+// * A producer_byte_rate quota charges the request's record bytes; over it,
+//   the response carries the throttle time and the connection reads its
+//   next request only after it (Kafka's muted channel)
 // * Idempotent retries are answered with the original offsets, stored once
 // * A transactional batch is accepted only when the transaction coordinator
 //   knows the partition is in the producer's open transaction (added with
@@ -43,6 +46,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/record"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -139,6 +143,15 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 			}
 		}
 		resp.Topics = append(resp.Topics, topic)
+	}
+	if limit, ok := h.quotaLimit(req, quota.ProducerByteRate); ok {
+		size := 0
+		for _, rt := range r.Topics {
+			for _, rp := range rt.Partitions {
+				size += len(rp.Records)
+			}
+		}
+		resp.ThrottleMillis = h.chargeQuota(req, limit, size)
 	}
 	// waits point into each topic's Partitions array, which resp.Topics
 	// shares, so filling them in later updates resp.

@@ -15,6 +15,9 @@ package handler
 // * OFFSET_OUT_OF_RANGE outside [log start, log end]
 // * read_committed stops at the last stable offset
 // * Needs READ on each topic (TOPIC_AUTHORIZATION_FAILED)
+// * A consumer_byte_rate quota charges each response's record bytes; a
+//   client over it gets an empty response with the throttle time, and the
+//   connection reads its next request only after it
 // * Fetch sessions (v7+) are declined: a request for a new session gets
 //   session id 0 and every fetch is a full fetch; an unknown session id gets
 //   FETCH_SESSION_ID_NOT_FOUND
@@ -41,6 +44,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/protocol"
+	"github.com/samsa-broker/samsa/internal/quota"
 )
 
 func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
@@ -50,7 +54,17 @@ func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return respond(resp)
 	}
-	return conn.Reply{Defer: h.newFetchOp(req, r).start}
+	op := h.newFetchOp(req, r)
+	if op.limited {
+		if d := h.throttler.Throttled(op.limit); d > 0 {
+			// Over the consumer quota: an empty answer with the throttle
+			// time, as Kafka sends, and no reading until it has passed.
+			resp := r.ResponseKind().(*kmsg.FetchResponse)
+			resp.ThrottleMillis = h.chargeQuota(req, op.limit, 0)
+			return respond(resp)
+		}
+	}
+	return conn.Reply{Defer: op.start}
 }
 
 // fetchTarget is one partition named in a fetch request.
@@ -71,11 +85,16 @@ type fetchTarget struct {
 // makes sure no notification is lost while one does.
 type fetchOp struct {
 	h        *Handler
+	req      *conn.Request
 	r        *kmsg.FetchRequest
 	targets  []fetchTarget
 	seen     []int64 // each target's high watermark at the last read
 	deadline time.Time
 	finish   func(kmsg.Response)
+	// limit is the consumer_byte_rate quota the response is charged to,
+	// when limited.
+	limit   quota.Limit
+	limited bool
 
 	// Set up by start while it holds the running state; read by the
 	// goroutine that completes the fetch, which holds it then.
@@ -103,8 +122,9 @@ const (
 )
 
 func (h *Handler) newFetchOp(req *conn.Request, r *kmsg.FetchRequest) *fetchOp {
-	op := &fetchOp{h: h, r: r,
+	op := &fetchOp{h: h, req: req, r: r,
 		deadline: time.Now().Add(time.Duration(r.MaxWaitMillis) * time.Millisecond)}
+	op.limit, op.limited = h.quotaLimit(req, quota.ConsumerByteRate)
 	for ti := range r.Topics {
 		rt := &r.Topics[ti]
 		denied := !h.allowedTopic(req, acl.OpRead, rt.Topic)
@@ -220,6 +240,9 @@ func (op *fetchOp) read() bool {
 	if n >= int(op.r.MinBytes) || hasError || final {
 		op.state.Store(fetchDone)
 		op.cleanup()
+		if op.limited {
+			resp.ThrottleMillis = op.h.chargeQuota(op.req, op.limit, n)
+		}
 		op.answer(&pooledFetch{FetchResponse: resp, bufs: bufs, pool: &op.h.readBufs})
 		return true
 	}

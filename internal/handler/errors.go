@@ -9,6 +9,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/partition"
+	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
 	"github.com/samsa-broker/samsa/internal/txn"
@@ -80,8 +81,10 @@ func errorCode(err error) int16 {
 		return kerr.DuplicateResource.Code
 	case errors.Is(err, metadata.ErrUnknownCredential):
 		return kerr.ResourceNotFound.Code
-	case errors.Is(err, acl.ErrInvalid):
+	case errors.Is(err, acl.ErrInvalid), errors.Is(err, quota.ErrInvalid):
 		return kerr.InvalidRequest.Code
+	case errors.Is(err, quota.ErrUnsupportedEntityType):
+		return kerr.UnsupportedVersion.Code
 	case errors.Is(err, errClusterNotAuthorized):
 		return kerr.ClusterAuthorizationFailed.Code
 	case errors.Is(err, errSecurityDisabled):

@@ -20,6 +20,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/protocol"
+	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/topics"
 	"github.com/samsa-broker/samsa/internal/txn"
@@ -53,7 +54,10 @@ type Options struct {
 	// nil allows everything, as Kafka without an authorizer.
 	Authorizer *acl.Authorizer
 	// ACLs stores the ACL bindings (internal/metadata).
-	ACLs   ACLStore
+	ACLs ACLStore
+	// Quotas stores the client quotas (internal/metadata); nil enforces
+	// none.
+	Quotas QuotaStore
 	Logger *slog.Logger
 }
 
@@ -115,12 +119,15 @@ type Handler struct {
 	apis    map[int16]api
 	// readBufs recycles the buffers fetches read record data into.
 	readBufs bufferPool
+	// throttler enforces the byte-rate client quotas.
+	throttler *quota.Throttler
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
 		opts: opts, log: opts.Logger, catalog: opts.Catalog, groups: opts.Groups,
+		throttler: newThrottler(opts),
 	}
 	h.apis = make(map[int16]api)
 	for _, a := range h.apiTable() {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/samsa-broker/samsa/internal/acl"
+	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/record"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
@@ -65,6 +66,10 @@ type event struct {
 	// ACLs are the bindings created or deleted (types acl_create and
 	// acl_delete).
 	ACLs []acl.Binding `json:"acls,omitempty"`
+	// QuotaEntity and QuotaOps change one entity's client quotas (type
+	// quota_alter).
+	QuotaEntity quota.Entity `json:"quota_entity,omitempty"`
+	QuotaOps    []quota.Op   `json:"quota_ops,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -85,6 +90,8 @@ type Store struct {
 	// acls is the current ACL set, replaced (never modified) on every
 	// change so the authorizer reads it without a lock.
 	acls atomic.Pointer[acl.Set]
+	// quotas is the current client quota set, replaced the same way.
+	quotas atomic.Pointer[quota.Set]
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -100,6 +107,7 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
 		scram: map[string]map[string]security.ScramCredential{}}
 	s.acls.Store(acl.NewSet(nil))
+	s.quotas.Store(quota.NewSet(nil))
 	if err := s.replay(); err != nil {
 		l.Close()
 		return nil, err
@@ -199,6 +207,8 @@ func (s *Store) apply(ev event) {
 	case "acl_delete":
 		gone := acl.NewSet(ev.ACLs)
 		s.acls.Store(acl.NewSet(slices.DeleteFunc(slices.Clone(s.acls.Load().All()), gone.Contains)))
+	case "quota_alter":
+		s.quotas.Store(s.quotas.Load().With(ev.QuotaEntity, ev.QuotaOps))
 	}
 }
 
@@ -430,6 +440,17 @@ func (s *Store) DeleteACLs(filters []acl.Filter) ([][]acl.Binding, error) {
 		return nil, err
 	}
 	return matched, nil
+}
+
+// ClientQuotas returns the current client quotas; the set is immutable.
+func (s *Store) ClientQuotas() *quota.Set { return s.quotas.Load() }
+
+// AlterClientQuotas applies ops (already checked with quota.CheckOps) to
+// entity's quotas durably.
+func (s *Store) AlterClientQuotas(entity quota.Entity, ops []quota.Op) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "quota_alter", QuotaEntity: entity, QuotaOps: ops})
 }
 
 // Close closes the metadata log.

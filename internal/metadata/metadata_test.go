@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/samsa-broker/samsa/internal/acl"
+	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
 )
 
@@ -104,5 +105,49 @@ func TestACLsSurviveACrash(t *testing.T) {
 	defer s.Close()
 	if got := s.ACLs().All(); len(got) != 2 || !s.ACLs().Contains(read) || !s.ACLs().Contains(group) {
 		t.Fatalf("ACLs after a crash: %+v", got)
+	}
+}
+
+func TestClientQuotasSurviveACrash(t *testing.T) {
+	mem := vfs.NewMem()
+	s, err := Open(mem, "/meta", discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := "alice"
+	user, err := quota.NewEntity([]quota.Component{{Type: quota.User, Name: &alice}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaultClient, err := quota.NewEntity([]quota.Component{{Type: quota.ClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []struct {
+		e   quota.Entity
+		ops []quota.Op
+	}{
+		{user, []quota.Op{{Key: quota.ProducerByteRate, Value: 1024}, {Key: quota.ConsumerByteRate, Value: 2048}}},
+		{defaultClient, []quota.Op{{Key: quota.RequestPercentage, Value: 25.5}}},
+		{user, []quota.Op{{Key: quota.ConsumerByteRate, Remove: true}}},
+	} {
+		if err := s.AlterClientQuotas(change.e, change.ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = Open(mem.Crash(), "/meta", discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if l, ok := s.ClientQuotas().LimitFor(quota.ProducerByteRate, "alice", "any"); !ok || l.Value != 1024 {
+		t.Fatalf("alice's producer quota after a crash: %+v %v", l, ok)
+	}
+	if _, ok := s.ClientQuotas().LimitFor(quota.ConsumerByteRate, "alice", "any"); ok {
+		t.Fatal("a removed quota came back")
+	}
+	if l, ok := s.ClientQuotas().LimitFor(quota.RequestPercentage, "bob", "any"); !ok || l.Value != 25.5 {
+		t.Fatalf("the default client's quota after a crash: %+v %v", l, ok)
 	}
 }

@@ -566,6 +566,14 @@ func (p *Partition) Producer(id int64) (producerstate.Producer, bool) {
 	return p.producers.Producer(id)
 }
 
+// Producers returns the idempotent state of every producer the partition
+// remembers (DescribeProducers).
+func (p *Partition) Producers() []producerstate.Producer {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.producers.All()
+}
+
 // Close snapshots producer state and closes the log. It is idempotent.
 func (p *Partition) Close() error {
 	if p.closed.Swap(true) {

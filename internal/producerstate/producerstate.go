@@ -9,6 +9,7 @@
 package producerstate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -91,6 +92,17 @@ func (s *State) Producer(id int64) (Producer, bool) {
 	cp := *p
 	cp.Batches = append([]BatchMeta(nil), p.Batches...)
 	return cp, true
+}
+
+// All returns a copy of every tracked producer, by ascending id.
+func (s *State) All() []Producer {
+	out := make([]Producer, 0, len(s.producers))
+	for id := range s.producers {
+		p, _ := s.Producer(id)
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Producer) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // InTransaction reports whether producer id has an open transaction on
