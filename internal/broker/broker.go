@@ -285,6 +285,20 @@ func (b *Broker) startBackground(ctx context.Context) {
 			}
 		}
 	})
+	b.every(ctx, b.cfg.LogCleanerBackoff(), func() {
+		for _, p := range b.catalog.Partitions().All() {
+			if ctx.Err() != nil {
+				return
+			}
+			stats, err := p.Compact(time.Now())
+			if err != nil {
+				b.log.Error("log cleaner failed", "topic", p.Topic, "partition", p.Index, "err", err)
+			} else if stats.Segments > 0 {
+				b.log.Info("log cleaner compacted segments", "topic", p.Topic, "partition", p.Index, "segments", stats.Segments,
+					"records_removed", stats.RecordsRemoved, "bytes_before", stats.BytesBefore, "bytes_after", stats.BytesAfter)
+			}
+		}
+	})
 }
 
 // every runs fn every interval until ctx ends, on a goroutine the broker owns.

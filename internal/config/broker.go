@@ -390,6 +390,9 @@ func (b *Broker) LogRetentionCheckInterval() time.Duration {
 	return b.millis("log.retention.check.interval.ms")
 }
 
+// LogCleanerBackoff is how often the log cleaner runs (log.cleaner.backoff.ms).
+func (b *Broker) LogCleanerBackoff() time.Duration { return b.millis("log.cleaner.backoff.ms") }
+
 // LogCleanerEnable is log.cleaner.enable.
 func (b *Broker) LogCleanerEnable() bool { return b.bool("log.cleaner.enable") }
 

@@ -72,6 +72,17 @@ type Config struct {
 	MaxMessageBytes int  // max.message.bytes: largest batch accepted
 	LogAppendTime   bool // message.timestamp.type=LogAppendTime
 	Fsync           FsyncPolicy
+	Compaction      Compaction
+}
+
+// Compaction is the log cleaner's settings for a cleanup.policy=compact
+// topic.
+type Compaction struct {
+	Enabled           bool          // cleanup.policy includes compact: keyless records are refused
+	Clean             bool          // ... and log.cleaner.enable: the cleaner runs
+	MinCleanableRatio float64       // min.cleanable.dirty.ratio
+	DeleteRetention   time.Duration // delete.retention.ms: how long tombstones stay
+	MinLag            time.Duration // min.compaction.lag.ms: younger records are not cleaned
 }
 
 // Partition is one partition of a topic hosted by this broker.
@@ -240,6 +251,11 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 		if h.IsTransactional() && h.ProducerID < 0 {
 			return AppendResult{}, fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
 		}
+		if cfg.Compaction.Enabled {
+			if err := checkKeys(b); err != nil {
+				return AppendResult{}, err
+			}
+		}
 		headers[i] = h
 	}
 	res, appended, end, total, err := p.appendLocked(batches, headers, cfg)
@@ -251,6 +267,75 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 		p.advanceHighWatermark(end, total, notes)
 	}
 	return res, nil
+}
+
+// checkKeys refuses a batch with a record without a key, which a compacted
+// topic cannot hold (Kafka's INVALID_RECORD). It is the one place the
+// produce path decodes records, and only for compacted topics.
+func checkKeys(batch []byte) error {
+	keyless := -1
+	err := record.EachRecord(batch, func(r record.RecordView) {
+		if r.Key == nil && keyless < 0 {
+			keyless = int(r.Offset)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
+	}
+	if keyless >= 0 {
+		return fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d of the batch)", ErrInvalidRecord, keyless)
+	}
+	return nil
+}
+
+// Compact runs the log cleaner over the partition when it is compacted and
+// enough of it is dirty (min.cleanable.dirty.ratio): records superseded by a
+// later record of their key, and tombstones older than delete.retention.ms,
+// are removed from the closed segments below the last stable offset and
+// min.compaction.lag.ms. The data of aborted transactions stays (read_committed
+// consumers skip it) and supersedes nothing. Internal topics are not cleaned.
+func (p *Partition) Compact(now time.Time) (storage.CompactStats, error) {
+	c := p.cfg.Load().Compaction
+	if !c.Enabled || !c.Clean || p.Internal || p.closed.Load() {
+		return storage.CompactStats{}, nil
+	}
+	upTo := p.LastStableOffset()
+	if c.MinLag > 0 {
+		off, _, found, err := p.log.OffsetForTimestamp(now.Add(-c.MinLag).UnixMilli())
+		if err != nil {
+			return storage.CompactStats{}, err
+		}
+		if found {
+			upTo = min(upTo, off)
+		}
+	}
+	dirty, total := p.log.CleanableBytes(upTo)
+	if dirty == 0 || float64(dirty) < c.MinCleanableRatio*float64(total) {
+		return storage.CompactStats{}, nil
+	}
+	p.appendMu.Lock()
+	aborted := p.producers.Aborted()
+	p.appendMu.Unlock()
+	stats, err := p.log.Compact(storage.CompactOptions{
+		UpTo:             upTo,
+		TombstonesBefore: now.Add(-c.DeleteRetention).UnixMilli(),
+		Keep:             func(h record.Header) bool { return h.IsTransactional() && inAborted(aborted, h) },
+	})
+	if errors.Is(err, storage.ErrClosed) || errors.Is(err, storage.ErrOffsetOutOfRange) {
+		// Closed, deleted or trimmed by retention meanwhile: nothing to do.
+		return stats, nil
+	}
+	return stats, err
+}
+
+// inAborted reports whether h is data of one of the aborted transactions.
+func inAborted(aborted []producerstate.AbortedTxn, h record.Header) bool {
+	for _, a := range aborted {
+		if a.ProducerID == h.ProducerID && a.FirstOffset <= h.BaseOffset && h.BaseOffset <= a.LastOffset {
+			return true
+		}
+	}
+	return false
 }
 
 // appendLocked appends validated batches under appendMu. It returns the

@@ -16,6 +16,10 @@
 //	00000000000000001234.timeindex
 //	log-start-offset                written only by DeleteRecordsBefore
 //
+// While the cleaner (Compact) rewrites a segment, its copy is
+// <base>.log.cleaned; it is renamed over <base>.log once synced, after the
+// segment's index files were removed. Recovery deletes a leftover copy.
+//
 // # .log
 //
 // The RecordBatch v2 bytes exactly as received (see package record), with
@@ -76,7 +80,8 @@
 // Locks, always taken in this order:
 //
 //	syncMu  serializes Sync with the operations that delete or truncate files
-//	writeMu serializes the writers: Append, roll, truncation, retention, Close
+//	writeMu serializes the writers: Append, roll, truncation, retention,
+//	        the cleaner's segment swap, Close
 //	ioMu    readers hold it shared while they read files; it is held
 //	        exclusively while files are truncated, closed or removed
 //	mu      guards the segment list and what readers look at (index slices,

@@ -44,6 +44,9 @@ type Log struct {
 	endOffset    atomic.Int64 // published with mu held, after the bytes are written
 	syncedOffset atomic.Int64
 	closed       atomic.Bool // set with every lock held
+	// cleanedTo is where the last Compact pass ended: segments below it
+	// hold no superseded records the pass could see.
+	cleanedTo atomic.Int64
 
 	// Writer state, guarded by writeMu.
 	rolled   []*segment // rolled segments whose data is not yet synced
@@ -116,7 +119,7 @@ func (l *Log) load() error {
 	}
 	for _, name := range names {
 		base, ext, ok := parseSegmentName(name)
-		stray := name == checkpointName+".tmp" ||
+		stray := name == checkpointName+".tmp" || ok && ext == cleanedExt ||
 			(ok && (ext == indexExt || ext == timeIndexExt) && !logs[base])
 		if stray {
 			l.logger.Info("removing stray file", "file", name)

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/metadata"
@@ -126,6 +127,13 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 		MaxMessageBytes: int(get("max.message.bytes")),
 		LogAppendTime:   val("message.timestamp.type") == "LogAppendTime",
 		Fsync:           c.opts.Fsync,
+		Compaction: partition.Compaction{
+			Enabled:           slices.Contains(b.TopicList(overrides, "cleanup.policy"), "compact"),
+			Clean:             b.LogCleanerEnable(),
+			MinCleanableRatio: b.TopicFloat64(overrides, "min.cleanable.dirty.ratio"),
+			DeleteRetention:   time.Duration(get("delete.retention.ms")) * time.Millisecond,
+			MinLag:            time.Duration(get("min.compaction.lag.ms")) * time.Millisecond,
+		},
 	}
 }
 

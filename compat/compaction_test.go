@@ -1,0 +1,161 @@
+package compat
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+// compactedRecord is one record as a client read it: offset, key, value
+// (nil for a tombstone).
+type compactedRecord struct {
+	Offset int64
+	Key    string
+	Value  *string
+}
+
+func (r compactedRecord) String() string {
+	if r.Value == nil {
+		return fmt.Sprintf("%d:%s=<tombstone>", r.Offset, r.Key)
+	}
+	return fmt.Sprintf("%d:%s=%s", r.Offset, r.Key, *r.Value)
+}
+
+// decodeRecords turns the scripts' [offset, key, value] triples into records.
+func decodeRecords(t *testing.T, raw [][]any) []compactedRecord {
+	t.Helper()
+	var out []compactedRecord
+	for _, r := range raw {
+		off, ok1 := r[0].(float64)
+		key, ok2 := r[1].(string)
+		if !ok1 || !ok2 || len(r) != 3 {
+			t.Fatalf("malformed record %v", r)
+		}
+		rec := compactedRecord{Offset: int64(off), Key: key}
+		if v, ok := r[2].(string); ok {
+			rec.Value = &v
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// TestCompactedTopicClients: once the cleaner has removed superseded
+// records (leaving gaps in the offsets, inside batches and between them),
+// kafkajs, kafka-python, librdkafka (confluent-kafka, kcat) read the same
+// records as franz-go, to the end, and each client's keyless record is
+// refused.
+func TestCompactedTopicClients(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"log.cleaner.backoff.ms": "50"})
+	const topic = "compacted-clients"
+	ctx := brokertest.Context(t, 30*time.Second)
+	resp, err := b.Admin().CreateTopic(ctx, 1, 1, map[string]*string{
+		"cleanup.policy": strPtr("compact"), "segment.bytes": strPtr("2048"),
+		"min.cleanable.dirty.ratio": strPtr("0.01"), "delete.retention.ms": strPtr("0"),
+	}, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
+	}
+	producer := b.Client(kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.GzipCompression())) // the codec every client here decodes
+	written := 0
+	for round := 0; round < 30; round++ {
+		var recs []*kgo.Record
+		for k := 0; k < 8; k++ {
+			r := &kgo.Record{Key: []byte(fmt.Sprintf("order-%d", k)), Value: []byte(fmt.Sprintf("status-%02d-of-order-%d", round, k))}
+			if round == 29 && k == 0 {
+				r.Value = nil
+			}
+			recs = append(recs, r)
+		}
+		if err := producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		written += len(recs)
+	}
+	var want []compactedRecord
+	if !pollUntil(20*time.Second, func() bool {
+		want = want[:0]
+		for _, r := range readTopic(t, b, topic)[0] {
+			rec := compactedRecord{Offset: r.Offset, Key: string(r.Key)}
+			if r.Value != nil {
+				v := string(r.Value)
+				rec.Value = &v
+			}
+			want = append(want, rec)
+		}
+		return len(want) < written/2
+	}) {
+		t.Fatalf("the cleaner left %d of %d records", len(want), written)
+	}
+	end := want[len(want)-1].Offset + 1
+	t.Logf("franz-go reads %d of %d records, offsets up to %d", len(want), written, end-1)
+
+	same := func(t *testing.T, client string, got []compactedRecord) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s read %d records:\n%v\nfranz-go read %d:\n%v", client, len(got), got, len(want), want)
+		}
+	}
+	var summary struct {
+		Records [][]any
+		Keyless string
+	}
+	t.Run("kafkajs", func(t *testing.T) {
+		k := findKafkajs(t)
+		out := run(t, command{name: k.node, args: []string{"compacted.js", topic, strconv.FormatInt(end, 10)}, dir: k.dir,
+			timeout: 60 * time.Second, env: []string{"BROKER=" + b.Addr}})
+		decodeSummary(t, out, &summary)
+		same(t, "kafkajs", decodeRecords(t, summary.Records))
+		if summary.Keyless != "INVALID_RECORD" {
+			t.Errorf("kafkajs keyless send: %q, want INVALID_RECORD", summary.Keyless)
+		}
+	})
+	script, err := filepath.Abs(filepath.Join("python", "compacted.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ client, module, pkg, keyless string }{
+		// kafka-python 2.0.2 has no error class for INVALID_RECORD (87).
+		{"kafka-python", "kafka", "python3-kafka", "UnknownError"},
+		{"confluent", "confluent_kafka", "python3-confluent-kafka", "INVALID_RECORD"},
+	} {
+		t.Run(c.client, func(t *testing.T) {
+			python := findPython(t, c.module, c.pkg)
+			out := run(t, command{name: python, args: []string{script, c.client, b.Addr, topic, strconv.FormatInt(end, 10)}, timeout: 90 * time.Second})
+			decodeSummary(t, out, &summary)
+			same(t, c.client, decodeRecords(t, summary.Records))
+			if !strings.Contains(summary.Keyless, c.keyless) {
+				t.Errorf("%s keyless send: %q, want %s", c.client, summary.Keyless, c.keyless)
+			}
+		})
+	}
+	t.Run("kcat", func(t *testing.T) {
+		kcat := lookTool(t, "kcat")
+		out := run(t, command{name: kcat, args: []string{"-b", b.Addr, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+			"-f", `%o|%k|%S|%s\n`}, timeout: 60 * time.Second})
+		var got []compactedRecord
+		for line := range strings.Lines(out.stdout) {
+			parts := strings.SplitN(strings.TrimSuffix(line, "\n"), "|", 4)
+			if len(parts) != 4 {
+				t.Fatalf("kcat line %q", line)
+			}
+			off, _ := strconv.ParseInt(parts[0], 10, 64)
+			rec := compactedRecord{Offset: off, Key: parts[1]}
+			if parts[2] != "-1" {
+				v := parts[3]
+				rec.Value = &v
+			}
+			got = append(got, rec)
+		}
+		same(t, "kcat", got)
+	})
+}
+
+func strPtr(s string) *string { return &s }

@@ -1,0 +1,215 @@
+package storage
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/samsa-broker/samsa/internal/record"
+	"github.com/samsa-broker/samsa/internal/storage/vfs"
+)
+
+// keyedBatch builds a batch of records key=value pairs; a value "" is a
+// tombstone.
+func keyedBatch(ts int64, kv ...string) []byte {
+	var recs []record.RecordSpec
+	for i := 0; i < len(kv); i += 2 {
+		r := record.RecordSpec{Key: []byte(kv[i])}
+		if kv[i+1] != "" {
+			r.Value = []byte(kv[i+1])
+		}
+		recs = append(recs, r)
+	}
+	return record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Timestamp: ts, Records: recs})
+}
+
+// logRecords reads every record of the log: offset → key=value.
+func logRecords(t *testing.T, l *Log) map[int64]string {
+	t.Helper()
+	out := map[int64]string{}
+	for _, b := range readAllBatches(t, l) {
+		err := record.EachRecord(b, func(r record.RecordView) {
+			v := "<tombstone>"
+			if !r.Tombstone {
+				v = "set"
+			}
+			out[r.Offset] = string(r.Key) + ":" + v
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestCompactKeepsLatestPerKey(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := &fakeClock{ms: 1_000_000}
+	opts := Options{SegmentBytes: 600, Now: clock.now, IndexIntervalBytes: 100}
+	l := openLog(t, fs, opts)
+	// 60 batches of two records each over keys k0..k9; the last write of
+	// k3 is a recent tombstone, k4's an old one.
+	latest := map[string]int64{}
+	for i := 0; i < 60; i++ {
+		a, b := fmt.Sprintf("k%d", i%10), fmt.Sprintf("k%d", (i+5)%10)
+		ts := int64(1000 + i)
+		va, vb := fmt.Sprintf("v%d", i), fmt.Sprintf("w%d", i)
+		if i == 53 { // k3: the last write of k3, a tombstone
+			va = ""
+		}
+		if i == 44 { // k4's last write happens at i == 54; make it old below
+			vb = "x"
+		}
+		batch := keyedBatch(ts, a, va, b, vb)
+		if i == 54 {
+			batch = keyedBatch(10, a, "", b, vb) // k4 tombstone with an old timestamp
+		}
+		base := mustAppend(t, l, batch, 0).base
+		latest[a], latest[b] = base, base+1
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	before := logRecords(t, l)
+	end, start := l.EndOffset(), l.StartOffset()
+	dirty, total := l.CleanableBytes(end)
+	if dirty == 0 || dirty != total {
+		t.Fatalf("before compaction: dirty %d of %d", dirty, total)
+	}
+
+	stats, err := l.Compact(CompactOptions{UpTo: end, TombstonesBefore: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Segments == 0 || stats.RecordsRemoved == 0 || stats.BytesAfter >= stats.BytesBefore {
+		t.Fatalf("stats %+v", stats)
+	}
+	if dirty, _ := l.CleanableBytes(end); dirty != 0 {
+		t.Fatalf("dirty bytes after a pass: %d", dirty)
+	}
+	check := func(l *Log) {
+		t.Helper()
+		after := logRecords(t, l)
+		if l.EndOffset() != end || l.StartOffset() != start {
+			t.Fatalf("offsets moved: [%d, %d) → [%d, %d)", start, end, l.StartOffset(), l.EndOffset())
+		}
+		for off, rec := range after {
+			if before[off] != rec {
+				t.Fatalf("offset %d holds %q, was %q", off, rec, before[off])
+			}
+		}
+		for key, off := range latest {
+			_, kept := after[off]
+			switch {
+			case key == "k4" && kept && off < l.segments[len(l.segments)-1].base:
+				// An old tombstone goes, unless it sits in a first or
+				// last batch of a segment (which always stay).
+				if !firstOrLastBatch(t, l, off) {
+					t.Fatalf("old tombstone of k4 at %d kept", off)
+				}
+			case key != "k4" && !kept:
+				t.Fatalf("latest record of %s at %d removed", key, off)
+			}
+		}
+		if len(after) >= len(before) {
+			t.Fatalf("nothing removed: %d records of %d", len(after), len(before))
+		}
+		// Every record superseded within the closed segments (the active
+		// one is neither cleaned nor supersedes) is gone, unless it is in
+		// a first or last batch.
+		activeBase := l.segments[len(l.segments)-1].base
+		latestClosed := map[string]int64{}
+		for off, rec := range before {
+			if key := keyOf(rec); off < activeBase && off > latestClosed[key] {
+				latestClosed[key] = off
+			}
+		}
+		for off, rec := range after {
+			if key := keyOf(rec); off < activeBase && latestClosed[key] != off && !firstOrLastBatch(t, l, off) {
+				t.Fatalf("superseded %s at %d kept", key, off)
+			}
+		}
+	}
+	check(l)
+
+	// The rewritten segments and their rebuilt indexes survive a crash
+	// right after the pass (each swap is synced) and a clean reopen.
+	check(openLog(t, fs.Crash(), opts))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openLog(t, fs, opts))
+}
+
+func keyOf(rec string) string {
+	for i := range rec {
+		if rec[i] == ':' {
+			return rec[:i]
+		}
+	}
+	return rec
+}
+
+// firstOrLastBatch reports whether offset is in the first or last batch of
+// its segment.
+func firstOrLastBatch(t *testing.T, l *Log, offset int64) bool {
+	t.Helper()
+	s := l.segments[segmentFor(l.segments, offset)]
+	var batches []record.Header
+	if err := l.eachBatch([]*segment{s}, func(_ *segment, _ []byte, h record.Header) error {
+		batches = append(batches, h)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	first, last := batches[0], batches[len(batches)-1]
+	return offset <= first.LastOffset() || offset >= last.BaseOffset
+}
+
+func TestCompactLeavesKeptBatchesAndStopsAtUpTo(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := &fakeClock{ms: 1_000_000}
+	l := openLog(t, fs, Options{SegmentBytes: 300, Now: clock.now})
+	for i := 0; i < 30; i++ {
+		mustAppend(t, l, keyedBatch(int64(1000+i), "k", fmt.Sprint(i)), 0)
+	}
+	before := logRecords(t, l)
+	// Nothing below UpTo = 0 is cleanable.
+	if stats, err := l.Compact(CompactOptions{UpTo: 0}); err != nil || stats.Segments != 0 {
+		t.Fatalf("UpTo 0: %+v %v", stats, err)
+	}
+	// Batches Keep names stay whole and supersede nothing: keeping every
+	// batch with an even base offset leaves those, and the odd ones are
+	// superseded by the last odd one only.
+	keepEven := func(h record.Header) bool { return h.BaseOffset%2 == 0 }
+	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset(), Keep: keepEven}); err != nil {
+		t.Fatal(err)
+	}
+	after := logRecords(t, l)
+	for off := range before {
+		if off%2 == 0 {
+			if _, ok := after[off]; !ok {
+				t.Fatalf("kept batch at %d removed", off)
+			}
+		}
+	}
+	if len(after) == len(before) {
+		t.Fatal("nothing removed")
+	}
+}
+
+// A crash while the cleaner wrote a segment's copy leaves a .log.cleaned
+// file: recovery removes it and the segment is as it was.
+func TestRecoveryRemovesCleanerLeftovers(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openLog(t, fs, Options{})
+	want := []appended{mustAppend(t, l, keyedBatch(1, "k", "v"), 0)}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, fs, seg(0, cleanedExt), []byte("half a cleaned segment"))
+	l = openLog(t, fs, Options{})
+	checkContents(t, l, want)
+	if got := segmentFiles(t, fs, cleanedExt); len(got) != 0 {
+		t.Fatalf("leftover cleaned files: %v", got)
+	}
+}
