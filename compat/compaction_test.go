@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -64,7 +65,23 @@ func TestCompactedTopicClients(t *testing.T) {
 		t.Fatalf("create %s: %v %v", topic, err, resp.Err)
 	}
 	producer := b.Client(kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.GzipCompression())) // the codec every client here decodes
-	written := 0
+	// The first batch holds only keys deleted at the end: with their
+	// tombstones expired, the cleaner must keep it (a segment's first batch)
+	// but has no record left to keep, so it stays as a batch of no records.
+	gone := func(value func(k int) []byte) []*kgo.Record {
+		var recs []*kgo.Record
+		for k := 0; k < 8; k++ {
+			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("gone-%d", k)), Value: value(k)})
+		}
+		return recs
+	}
+	if err := producer.ProduceSync(ctx, gone(func(k int) []byte { return []byte(fmt.Sprintf("short-lived-%d", k)) })...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := producer.ProduceSync(ctx, gone(func(int) []byte { return nil })...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	written := 16
 	for round := 0; round < 30; round++ {
 		var recs []*kgo.Record
 		for k := 0; k < 8; k++ {
@@ -95,7 +112,11 @@ func TestCompactedTopicClients(t *testing.T) {
 		t.Fatalf("the cleaner left %d of %d records", len(want), written)
 	}
 	end := want[len(want)-1].Offset + 1
-	t.Logf("franz-go reads %d of %d records, offsets up to %d", len(want), written, end-1)
+	empty := emptyBatches(t, b, topic, end)
+	t.Logf("franz-go reads %d of %d records, offsets up to %d; %d batches emptied by the cleaner", len(want), written, end-1, empty)
+	if empty == 0 {
+		t.Fatal("no emptied batch in the cleaned log: the clients' handling of them goes untested")
+	}
 
 	same := func(t *testing.T, client string, got []compactedRecord) {
 		t.Helper()
@@ -159,3 +180,42 @@ func TestCompactedTopicClients(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// emptyBatches counts the batches without records in partition 0 of topic
+// below end, read with raw fetches.
+func emptyBatches(t *testing.T, b *brokertest.Broker, topic string, end int64) int {
+	t.Helper()
+	ctx := brokertest.Context(t, 10*time.Second)
+	cl := b.Client()
+	empty := 0
+	for off := int64(0); off < end; {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxBytes = 1 << 20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.FetchOffset, rp.PartitionMaxBytes = off, 1<<20
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := resp.Topics[0].Partitions[0].RecordBatches
+		if len(data) == 0 {
+			t.Fatalf("raw fetch at %d returned nothing", off)
+		}
+		for len(data) > 0 {
+			var rb kmsg.RecordBatch
+			if err := rb.ReadFrom(data); err != nil {
+				t.Fatal(err)
+			}
+			if rb.NumRecords == 0 {
+				empty++
+			}
+			off = rb.FirstOffset + int64(rb.LastOffsetDelta) + 1
+			data = data[12+int(rb.Length):]
+		}
+	}
+	return empty
+}

@@ -3,11 +3,14 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -123,4 +126,167 @@ func TestLogCompaction(t *testing.T) {
 
 	b.Restart()
 	check(readCompacted(t, b, "compacted", end))
+}
+
+// TestConsumerOffsetsCompaction: __consumer_offsets is compacted like any
+// compacted topic, and the group coordinator rebuilds the same state from
+// what is left: the latest commit of each partition (not an aborted
+// transactional commit after it) and no deleted group.
+func TestConsumerOffsetsCompaction(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{
+		"log.cleaner.backoff.ms": "50", "offsets.topic.num.partitions": "1", "offsets.topic.segment.bytes": "4096",
+		"log.cleaner.min.cleanable.ratio": "0.01", "log.cleaner.delete.retention.ms": "0",
+	})
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 60*time.Second)
+	createTopic(t, adm, "events", 3, nil)
+	commit := func(group string, p int32, offset int64) {
+		t.Helper()
+		os := kadm.Offsets{}
+		os.AddOffset("events", p, offset, -1)
+		res, err := adm.CommitOffsets(ctx, group, os)
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			t.Fatalf("commit %s events-%d@%d: %v", group, p, offset, err)
+		}
+	}
+	for i := int64(1); i <= 100; i++ {
+		commit("billing", int32(i%3), i)
+		commit("doomed", 0, i)
+	}
+	// An aborted transactional commit of billing's partition 0 after its
+	// last plain one (99).
+	cl := b.Client()
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID, init.TransactionTimeoutMillis = strp("offsets-txn"), 60000
+	pid, err := init.RequestWith(ctx, cl)
+	if err != nil || pid.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v %v", err, pid)
+	}
+	add := kmsg.NewPtrAddOffsetsToTxnRequest()
+	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = "offsets-txn", pid.ProducerID, pid.ProducerEpoch, "billing"
+	if resp, err := add.RequestWith(ctx, cl); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("AddOffsetsToTxn: %v %v", err, resp)
+	}
+	txnCommit := kmsg.NewPtrTxnOffsetCommitRequest()
+	txnCommit.TransactionalID, txnCommit.Group, txnCommit.ProducerID, txnCommit.ProducerEpoch = "offsets-txn", "billing", pid.ProducerID, pid.ProducerEpoch
+	tt := kmsg.NewTxnOffsetCommitRequestTopic()
+	tt.Topic = "events"
+	tp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	tp.Partition, tp.Offset = 0, 99999
+	tt.Partitions = append(tt.Partitions, tp)
+	txnCommit.Topics = append(txnCommit.Topics, tt)
+	if resp, err := txnCommit.RequestWith(ctx, cl); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("TxnOffsetCommit: %v %v", err, resp)
+	}
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "offsets-txn", pid.ProducerID, pid.ProducerEpoch, false
+	if resp, err := end.RequestWith(ctx, cl); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("EndTxn abort: %v %v", err, resp)
+	}
+	if res, err := adm.DeleteGroups(ctx, "doomed"); err != nil || res.Error() != nil {
+		t.Fatalf("delete group: %v %v", err, res)
+	}
+	// More commits of the other partitions close the segments holding the
+	// aborted commit and the tombstones.
+	for i := int64(101); i <= 200; i++ {
+		commit("billing", 1+int32(i%2), i)
+	}
+
+	countOffsetsRecords := func() int {
+		t.Helper()
+		n := 0
+		for _, batch := range readInternal(t, b, "__consumer_offsets") {
+			n += batch
+		}
+		return n
+	}
+	written := countOffsetsRecords()
+	deadline := time.Now().Add(15 * time.Second)
+	left := written
+	for left >= written/2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		left = countOffsetsRecords()
+	}
+	if left >= written/2 {
+		t.Fatalf("__consumer_offsets still holds %d records", left)
+	}
+	t.Logf("__consumer_offsets: %d records left after compaction", left)
+
+	b.Restart()
+	adm = b.Admin()
+	fetched, err := adm.FetchOffsets(ctx, "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[int32]int64{0: 99, 1: 200, 2: 199} {
+		if o, ok := fetched.Lookup("events", p); !ok || o.At != want {
+			t.Fatalf("billing events-%d after compaction and restart: %+v, want %d", p, o, want)
+		}
+	}
+	groups, err := adm.ListGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(groups.Groups(), "doomed") {
+		t.Fatalf("a deleted group came back: %v", groups.Groups())
+	}
+}
+
+// readInternal reads an internal topic's partition 0 from its start to its
+// end and returns the record count of each batch read.
+func readInternal(t *testing.T, b *brokertest.Broker, topic string) []int {
+	t.Helper()
+	ctx := brokertest.Context(t, 10*time.Second)
+	cl := b.Client()
+	var counts []int
+	for off := int64(0); ; {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxWaitMillis, req.MaxBytes = 0, 1<<20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.FetchOffset, rp.PartitionMaxBytes = off, 1<<20
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			t.Fatalf("fetch %s@%d: %v", topic, off, kerr.ErrorForCode(p.ErrorCode))
+		}
+		if off >= p.HighWatermark {
+			return counts
+		}
+		if off < p.LogStartOffset {
+			off = p.LogStartOffset
+			continue
+		}
+		batches, err := kbinSplit(p.RecordBatches)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range batches {
+			counts = append(counts, int(h.NumRecords))
+			off = h.FirstOffset + int64(h.LastOffsetDelta) + 1
+		}
+	}
+}
+
+// kbinSplit decodes the headers of the batches in a fetch response.
+func kbinSplit(b []byte) ([]kmsg.RecordBatch, error) {
+	var out []kmsg.RecordBatch
+	for len(b) > 0 {
+		var rb kmsg.RecordBatch
+		if err := rb.ReadFrom(b); err != nil {
+			return nil, err
+		}
+		out = append(out, rb)
+		b = b[12+int(rb.Length):]
+	}
+	return out, nil
 }

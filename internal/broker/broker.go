@@ -140,7 +140,7 @@ func (b *Broker) ensureInternalTopics() error {
 		partitions int32
 		segment    int32
 	}{
-		{offsetsTopic, b.cfg.OffsetsTopicNumPartitions(), 104857600},
+		{offsetsTopic, b.cfg.OffsetsTopicNumPartitions(), b.cfg.OffsetsTopicSegmentBytes()},
 		{txnStateTopic, b.cfg.TransactionStateLogNumPartitions(), b.cfg.TransactionStateLogSegmentBytes()},
 	}
 	for _, t := range internal {

@@ -293,10 +293,12 @@ func checkKeys(batch []byte) error {
 // later record of their key, and tombstones older than delete.retention.ms,
 // are removed from the closed segments below the last stable offset and
 // min.compaction.lag.ms. The data of aborted transactions stays (read_committed
-// consumers skip it) and supersedes nothing. Internal topics are not cleaned.
+// consumers and the coordinators' replay skip it) and supersedes nothing.
+// The internal topics are cleaned too: their coordinators replay them key by
+// key, the latest record winning, as Kafka's do.
 func (p *Partition) Compact(now time.Time) (storage.CompactStats, error) {
 	c := p.cfg.Load().Compaction
-	if !c.Enabled || !c.Clean || p.Internal || p.closed.Load() {
+	if !c.Enabled || !c.Clean || p.closed.Load() {
 		return storage.CompactStats{}, nil
 	}
 	upTo := p.LastStableOffset()

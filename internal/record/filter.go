@@ -102,3 +102,18 @@ func Filter(batch []byte, keep func(RecordView) bool) ([]byte, error) {
 	binary.BigEndian.PutUint32(out[offCRC:], Checksum(out))
 	return out, nil
 }
+
+// Emptied returns a copy of batch's header as a batch of no records, the
+// form Kafka's cleaner leaves when it removes every record of a batch it
+// must keep: same offsets (base and last offset delta), producer fields and
+// timestamps, uncompressed, a valid CRC. Consumers skip it by its offsets.
+func Emptied(batch []byte) []byte {
+	out := make([]byte, HeaderSize)
+	copy(out, batch[:HeaderSize])
+	attrs := binary.BigEndian.Uint16(out[offAttributes:])
+	binary.BigEndian.PutUint16(out[offAttributes:], attrs&^attrCompressionMask)
+	binary.BigEndian.PutUint32(out[offBatchLength:], uint32(HeaderSize-lengthFieldsSize))
+	binary.BigEndian.PutUint32(out[offRecordCount:], 0)
+	binary.BigEndian.PutUint32(out[offCRC:], Checksum(out))
+	return out
+}

@@ -61,9 +61,9 @@ func (l *Log) CleanableBytes(upTo int64) (dirty, total int64) {
 // from the closed segments below o.UpTo, as Kafka's log cleaner does for
 // cleanup.policy=compact. Offsets never move: a segment keeps its base
 // offset and its end, because its first and last batches always stay
-// (filtered, or whole when nothing of them would remain), and a batch keeps
-// its header (offsets, producer, sequence range, timestamps). Control
-// batches, records without a key and the batches o.Keep names stay.
+// (filtered, or reduced to one record when nothing of them would remain), and
+// a batch keeps its header (offsets, producer, sequence range, timestamps).
+// Control batches, records without a key and the batches o.Keep names stay.
 //
 // It reads without blocking appends; each rewritten segment is written to a
 // .log.cleaned file, synced, and swapped in under the log's locks (its old
@@ -84,14 +84,14 @@ func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 		return stats, nil
 	}
 
-	latest := map[string]int64{}
+	latest := map[string]keyState{}
 	if err := l.eachBatch(segs, func(_ *segment, batch []byte, h record.Header) error {
 		if h.IsControl() || o.Keep != nil && o.Keep(h) {
 			return nil
 		}
 		return record.EachRecord(batch, func(r record.RecordView) {
 			if r.Key != nil {
-				latest[string(r.Key)] = r.Offset
+				latest[string(r.Key)] = keyState{offset: r.Offset, gone: r.Tombstone && h.MaxTimestamp < o.TombstonesBefore}
 			}
 		})
 	}); err != nil {
@@ -149,7 +149,15 @@ func (l *Log) eachBatch(segs []*segment, fn func(s *segment, batch []byte, h rec
 // compactSegment writes s's cleaned copy and swaps it in. It returns the
 // records removed and the sizes before and after, all zero when nothing
 // was to be removed.
-func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptions) (removed int, before, after int64, err error) {
+// keyState is what the cleaner knows of a key: the offset of its latest
+// record, and whether that is a tombstone old enough to be removed (the key
+// is then gone from the log).
+type keyState struct {
+	offset int64
+	gone   bool
+}
+
+func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOptions) (removed int, before, after int64, err error) {
 	tmpName := s.path + cleanedExt
 	tmp, err := l.fs.Create(tmpName)
 	if err != nil {
@@ -160,8 +168,7 @@ func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptio
 		return 0, 0, 0, errors.Join(err, l.fs.Remove(tmpName))
 	}
 	// A segment's first and last batches always stay, so its base and end
-	// offsets do: when nothing of one would remain, it keeps its last
-	// record (superseded, which compaction allows).
+	// offsets do (see keepOne).
 	// pending is the batch read last, written once the next one shows it
 	// was not the segment's last; pendingWhole is that batch as read when
 	// nothing of it is kept.
@@ -186,7 +193,8 @@ func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptio
 		if !h.IsControl() && (o.Keep == nil || !o.Keep(h)) {
 			var err error
 			kept, err = record.Filter(batch, func(r record.RecordView) bool {
-				keep := r.Key == nil || latest[string(r.Key)] <= r.Offset && !(r.Tombstone && h.MaxTimestamp < o.TombstonesBefore)
+				st := latest[string(r.Key)]
+				keep := r.Key == nil || st.offset <= r.Offset && !st.gone
 				if !keep {
 					dropped++
 				}
@@ -197,7 +205,7 @@ func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptio
 			}
 		}
 		if kept == nil && first {
-			if kept, err = keepLastRecord(batch); err != nil {
+			if kept, err = keepOne(batch, latest); err != nil {
 				return err
 			}
 			dropped--
@@ -214,7 +222,7 @@ func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptio
 		return discard(err)
 	}
 	if pending == nil && pendingWhole != nil {
-		if pending, err = keepLastRecord(pendingWhole); err != nil {
+		if pending, err = keepOne(pendingWhole, latest); err != nil {
 			return discard(err)
 		}
 		pendingDropped--
@@ -238,13 +246,26 @@ func (l *Log) compactSegment(s *segment, latest map[string]int64, o CompactOptio
 	return removed, before, after, nil
 }
 
-// keepLastRecord returns batch with only its last record.
-func keepLastRecord(batch []byte) ([]byte, error) {
-	last := int64(-1)
-	if err := record.EachRecord(batch, func(r record.RecordView) { last = max(last, r.Offset) }); err != nil {
+// keepOne is what stays of a batch that must stay although none of its
+// records would: its last record whose key is still in the log (superseded,
+// so harmless: the key's latest record follows it), or, when every key of
+// the batch is gone, no record at all (record.Emptied, as Kafka's cleaner
+// leaves batches; not every client copes with those, so they are the last
+// resort).
+func keepOne(batch []byte, latest map[string]keyState) ([]byte, error) {
+	pick := int64(-1)
+	err := record.EachRecord(batch, func(r record.RecordView) {
+		if !latest[string(r.Key)].gone {
+			pick = r.Offset
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
-	return record.Filter(batch, func(r record.RecordView) bool { return r.Offset == last })
+	if pick < 0 {
+		return record.Emptied(batch), nil
+	}
+	return record.Filter(batch, func(r record.RecordView) bool { return r.Offset == pick })
 }
 
 // swapCleaned replaces s's data with the cleaned file at tmpName and

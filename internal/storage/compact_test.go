@@ -101,10 +101,14 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 			_, kept := after[off]
 			switch {
 			case key == "k4" && kept && off < l.segments[len(l.segments)-1].base:
-				// An old tombstone goes, unless it sits in a first or
-				// last batch of a segment (which always stay).
-				if !firstOrLastBatch(t, l, off) {
-					t.Fatalf("old tombstone of k4 at %d kept", off)
+				t.Fatalf("old tombstone of k4 at %d kept", off)
+			case key == "k4":
+				// Deleted: none of its records may stay in the closed
+				// segments, or a reader would see it come back.
+				for o, rec := range after {
+					if keyOf(rec) == "k4" && o < l.segments[len(l.segments)-1].base {
+						t.Fatalf("record %s of the deleted k4 at %d kept", rec, o)
+					}
 				}
 			case key != "k4" && !kept:
 				t.Fatalf("latest record of %s at %d removed", key, off)
@@ -114,8 +118,8 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 			t.Fatalf("nothing removed: %d records of %d", len(after), len(before))
 		}
 		// Every record superseded within the closed segments (the active
-		// one is neither cleaned nor supersedes) is gone, unless it is in
-		// a first or last batch.
+		// one is neither cleaned nor supersedes) is gone, but for one in a
+		// segment's first or last batch that would otherwise be empty.
 		activeBase := l.segments[len(l.segments)-1].base
 		latestClosed := map[string]int64{}
 		for off, rec := range before {
@@ -212,4 +216,52 @@ func TestRecoveryRemovesCleanerLeftovers(t *testing.T) {
 	if got := segmentFiles(t, fs, cleanedExt); len(got) != 0 {
 		t.Fatalf("leftover cleaned files: %v", got)
 	}
+}
+
+// A segment's first batch whose keys were all deleted stays as a batch of no
+// records; one whose keys live on keeps one superseded record.
+func TestCompactKeepsSegmentEdges(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := &fakeClock{ms: 1_000_000}
+	l := openLog(t, fs, Options{SegmentBytes: 250, Now: clock.now})
+	mustAppend(t, l, keyedBatch(1000, "a", "1", "b", "1"), 0) // first batch of segment 0
+	mustAppend(t, l, keyedBatch(10, "a", "", "b", ""), 0)     // old tombstones: a and b are gone
+	for l.segments[len(l.segments)-1].base == 0 {
+		mustAppend(t, l, keyedBatch(1000, "c", "1", "d", "1"), 0)
+	}
+	second := l.segments[len(l.segments)-1].base
+	mustAppend(t, l, keyedBatch(1000, "c", "2", "d", "2"), 0) // segment 1's first batch
+	for l.segments[len(l.segments)-1].base == second {
+		mustAppend(t, l, keyedBatch(1000, "c", "3", "d", "3"), 0)
+	}
+	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset(), TombstonesBefore: 500}); err != nil {
+		t.Fatal(err)
+	}
+	var firsts []record.Header
+	for _, s := range l.segments[:2] {
+		data, err := l.Read(s.base, 1, s.next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := record.Validate(data[:mustHeader(t, data).Size()])
+		if err != nil {
+			t.Fatal(err)
+		}
+		firsts = append(firsts, h)
+	}
+	if h := firsts[0]; h.BaseOffset != 0 || h.NumRecords != 0 || h.LastOffsetDelta != 1 {
+		t.Fatalf("first batch of deleted keys: %+v, want offsets 0-1 and no records", h)
+	}
+	if h := firsts[1]; h.BaseOffset != second || h.NumRecords != 1 {
+		t.Fatalf("first batch of live keys: %+v, want one record at %d", h, second)
+	}
+}
+
+func mustHeader(t *testing.T, b []byte) record.Header {
+	t.Helper()
+	h, err := record.ParseHeader(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
