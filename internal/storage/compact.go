@@ -205,10 +205,11 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 			}
 		}
 		if kept == nil && first {
-			if kept, err = keepOne(batch, latest); err != nil {
+			var n int
+			if kept, n, err = keepOne(batch, latest); err != nil {
 				return err
 			}
-			dropped--
+			dropped -= n
 		}
 		first = false
 		// Each Read returns fresh bytes, so batch and kept stay valid.
@@ -222,10 +223,11 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 		return discard(err)
 	}
 	if pending == nil && pendingWhole != nil {
-		if pending, err = keepOne(pendingWhole, latest); err != nil {
+		var n int
+		if pending, n, err = keepOne(pendingWhole, latest); err != nil {
 			return discard(err)
 		}
-		pendingDropped--
+		pendingDropped -= n
 	}
 	removed += pendingDropped
 	if err := flush(pending); err != nil {
@@ -251,8 +253,10 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 // so harmless: the key's latest record follows it), or, when every key of
 // the batch is gone, no record at all (record.Emptied, as Kafka's cleaner
 // leaves batches; not every client copes with those, so they are the last
-// resort).
-func keepOne(batch []byte, latest map[string]keyState) ([]byte, error) {
+// resort). It returns the records kept, 1 or 0: an emptied batch still
+// removes records, so its segment must be rewritten (else a record whose
+// tombstone is removed in the same pass would come back).
+func keepOne(batch []byte, latest map[string]keyState) ([]byte, int, error) {
 	pick := int64(-1)
 	err := record.EachRecord(batch, func(r record.RecordView) {
 		if !latest[string(r.Key)].gone {
@@ -260,12 +264,13 @@ func keepOne(batch []byte, latest map[string]keyState) ([]byte, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if pick < 0 {
-		return record.Emptied(batch), nil
+		return record.Emptied(batch), 0, nil
 	}
-	return record.Filter(batch, func(r record.RecordView) bool { return r.Offset == pick })
+	kept, err := record.Filter(batch, func(r record.RecordView) bool { return r.Offset == pick })
+	return kept, 1, err
 }
 
 // swapCleaned replaces s's data with the cleaned file at tmpName and

@@ -257,6 +257,35 @@ func TestCompactKeepsSegmentEdges(t *testing.T) {
 	}
 }
 
+// A deleted key's record that is all of a segment's first batch goes (the
+// batch left with no records) even when it is the only thing the segment
+// loses: were that segment left as it was while the tombstone went from a
+// later one, the key would come back.
+func TestCompactDeletedKeyInAnEdgeBatchStaysDeleted(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := &fakeClock{ms: 1_000_000}
+	l := openLog(t, fs, Options{SegmentBytes: 250, Now: clock.now})
+	unique := 0
+	fillSegment := func() {
+		for base := l.segments[len(l.segments)-1].base; l.segments[len(l.segments)-1].base == base; unique++ {
+			mustAppend(t, l, keyedBatch(1000, fmt.Sprintf("u%d", unique), "1"), 0)
+		}
+	}
+	mustAppend(t, l, keyedBatch(1000, "a", "1"), 0) // segment 0's first batch
+	fillSegment()
+	mustAppend(t, l, keyedBatch(10, "a", ""), 0) // an old tombstone, in segment 1
+	fillSegment()
+	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset(), TombstonesBefore: 500}); err != nil {
+		t.Fatal(err)
+	}
+	activeBase := l.segments[len(l.segments)-1].base
+	for off, rec := range logRecords(t, l) {
+		if keyOf(rec) == "a" && off < activeBase {
+			t.Fatalf("record %s of the deleted key a at %d kept", rec, off)
+		}
+	}
+}
+
 func mustHeader(t *testing.T, b []byte) record.Header {
 	t.Helper()
 	h, err := record.ParseHeader(b)
