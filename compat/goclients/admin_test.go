@@ -11,9 +11,9 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// TestKafkaGoClusterAdmin runs kafka-go's leader election, reassignment and
-// client quota calls (the ones its own test suite runs against a
-// single-broker Kafka) against Samsa.
+// TestKafkaGoClusterAdmin runs kafka-go's leader election, reassignment,
+// client quota and broker config calls (the ones its own test suite runs
+// against a single-broker Kafka) against Samsa.
 func TestKafkaGoClusterAdmin(t *testing.T) {
 	b := startBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -67,6 +67,32 @@ func TestKafkaGoClusterAdmin(t *testing.T) {
 		e.Values[0].Key != "producer_byte_rate" || e.Values[0].Value != 500000 {
 		t.Fatalf("described quota: %+v", e)
 	}
+
+	// A dynamic broker config, set on this broker and read back.
+	alterBroker := func(name, value string) error {
+		resp, err := client.IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{Resources: []kafka.IncrementalAlterConfigsRequestResource{{
+			ResourceType: kafka.ResourceTypeBroker, ResourceName: "0",
+			Configs: []kafka.IncrementalAlterConfigsRequestConfig{{Name: name, Value: value, ConfigOperation: kafka.ConfigOperationSet}},
+		}}})
+		if err != nil {
+			return err
+		}
+		return resp.Resources[0].Error
+	}
+	if err := alterBroker("log.retention.ms", "4444000"); err != nil {
+		t.Fatalf("IncrementalAlterConfigs on broker 0: %v", err)
+	}
+	if err := alterBroker("num.partitions", "3"); !errors.Is(err, kafka.InvalidRequest) {
+		t.Fatalf("a start-up-only broker config: %v, want INVALID_REQUEST", err)
+	}
+	configs, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeBroker, ResourceName: "0", ConfigNames: []string{"log.retention.ms"}}}})
+	if err != nil || len(configs.Resources) != 1 || len(configs.Resources[0].ConfigEntries) != 1 {
+		t.Fatalf("DescribeConfigs broker 0: %v %+v", err, configs)
+	}
+	if c := configs.Resources[0].ConfigEntries[0]; c.ConfigValue != "4444000" || c.ConfigSource != 2 || c.ReadOnly {
+		t.Fatalf("log.retention.ms described as %+v, want 4444000 from DYNAMIC_BROKER_CONFIG (2)", c)
+	}
 }
 
 // TestSaramaClusterAdmin: the same through sarama's ClusterAdmin.
@@ -116,5 +142,33 @@ func TestSaramaClusterAdmin(t *testing.T) {
 	entries, err := admin.DescribeClientQuotas([]sarama.QuotaFilterComponent{{EntityType: sarama.QuotaEntityUser, MatchType: sarama.QuotaMatchAny}}, false)
 	if err != nil || len(entries) != 1 || entries[0].Values["consumer_byte_rate"] != 1<<20 || entries[0].Entity[0].Name != "alice" {
 		t.Fatalf("DescribeClientQuotas: %v %+v", err, entries)
+	}
+
+	// Dynamic broker configs: the cluster default, then this broker's own.
+	set := func(name, value, broker string) error {
+		return admin.IncrementalAlterConfig(sarama.BrokerResource, broker, map[string]sarama.IncrementalAlterConfigsEntry{
+			name: {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &value}}, false)
+	}
+	if err := set("log.retention.ms", "5555000", ""); err != nil {
+		t.Fatalf("set the cluster default: %v", err)
+	}
+	if err := set("log.segment.bytes", "1048576", "0"); err != nil {
+		t.Fatalf("set broker 0's own: %v", err)
+	}
+	if err := set("broker.id", "3", "0"); !errors.Is(err, sarama.ErrInvalidRequest) {
+		t.Fatalf("a start-up-only broker config: %v, want INVALID_REQUEST", err)
+	}
+	described, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"retention.ms", "segment.bytes"}})
+	if err != nil || len(described) != 2 {
+		t.Fatalf("DescribeConfig %s: %v %+v", topic, err, described)
+	}
+	for _, c := range described {
+		want := map[string]struct {
+			value  string
+			source sarama.ConfigSource
+		}{"retention.ms": {"5555000", sarama.SourceDynamicDefaultBroker}, "segment.bytes": {"1048576", sarama.SourceDynamicBroker}}[c.Name]
+		if c.Value != want.value || c.Source != want.source {
+			t.Errorf("%s = %q from %v, want %q from %v", c.Name, c.Value, c.Source, want.value, want.source)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 func newClusterCommand(cfg *clientConfig) *cobra.Command {
 	cluster := &cobra.Command{
 		Use:   "cluster",
-		Short: "Inspect the cluster",
+		Short: "Inspect the cluster and its broker configs",
 		Args:  noArgs,
 	}
 	info := &cobra.Command{
@@ -46,6 +46,6 @@ func newClusterCommand(cfg *clientConfig) *cobra.Command {
 		}
 		return tw.Flush()
 	})
-	cluster.AddCommand(info)
+	cluster.AddCommand(info, newClusterConfigCommand(cfg), newClusterAlterConfigCommand(cfg))
 	return cluster
 }

@@ -210,11 +210,7 @@ func writeTopicDescription(out io.Writer, topic kadm.TopicDetail, config kadm.Re
 		fmt.Fprintln(out, "Configs:")
 		tw := newTable(out)
 		for _, c := range overrides {
-			value := c.MaybeValue()
-			if c.Sensitive {
-				value = "(sensitive)"
-			}
-			fmt.Fprintf(tw, "  %s=%s\t%s\n", c.Key, value, c.Source)
+			fmt.Fprintf(tw, "  %s=%s\t%s\n", c.Key, shownValue(c), c.Source)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -233,6 +229,14 @@ func writeTopicDescription(out io.Writer, topic kadm.TopicDetail, config kadm.Re
 			listedOffset(starts, topic.Topic, p.Partition), listedOffset(ends, topic.Topic, p.Partition))
 	}
 	return tw.Flush()
+}
+
+// shownValue is a described config's value as the CLI prints it.
+func shownValue(c kadm.Config) string {
+	if c.Sensitive {
+		return "(sensitive)"
+	}
+	return c.MaybeValue()
 }
 
 // nonDefaultConfigs keeps the configs set somewhere other than the built-in

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,11 +26,14 @@ const (
 
 // Broker is the broker's configuration: the properties as given (from
 // server.properties and --set), checked by NewBroker, with typed accessors.
-// It never changes after construction and is safe for concurrent use.
+// The properties never change after construction; the dynamic layer above
+// them (SetDynamic) is replaced atomically. It is safe for concurrent use.
 type Broker struct {
 	// props holds every key as given, unknown ones included, so
 	// DescribeConfigs can show them.
 	props map[string]string
+	// dynamic holds the configs set at runtime (nil: none).
+	dynamic atomic.Pointer[DynamicConfigs]
 
 	nodeID     int32
 	listeners  []Listener // client listeners; controller listeners left out
@@ -208,13 +212,11 @@ func (b *Broker) resolveListeners() error {
 	return nil
 }
 
-// Get returns a key's value as given, or false when it was not set.
+// Get returns a key's value as set at runtime or given at start-up, or
+// false when it was not set.
 func (b *Broker) Get(name string) (string, bool) {
-	if b == nil {
-		return "", false
-	}
-	v, ok := b.props[name]
-	return v, ok
+	s, ok := b.lookupLayered(name)
+	return s.Value, ok
 }
 
 // Properties returns a copy of every key as given, unknown ones included.
@@ -234,18 +236,16 @@ func (b *Broker) Properties() map[string]string {
 func (b *Broker) Effective(name string) (value string, source Source, synonyms []Synonym) {
 	def, known := lookupBroker(name)
 	if !known {
-		if v, ok := b.Get(name); ok {
-			return hideIf(true, v), SourceStaticBroker, []Synonym{{Name: name, Value: hideIf(true, v), Source: SourceStaticBroker}}
+		if s, ok := b.lookupLayered(name); ok {
+			// Kafka cannot type a key it does not know, so it treats the
+			// value as sensitive.
+			return "", s.Source, b.layeredSynonyms([]string{name}, true)
 		}
 		return "", SourceUnknown, nil
 	}
 	sensitive := def.typ == TypePassword
 	family := brokerSynonymFamily(name)
-	for _, n := range family {
-		if v, ok := b.Get(n); ok {
-			synonyms = append(synonyms, Synonym{Name: n, Value: hideIf(sensitive, v), Source: SourceStaticBroker})
-		}
-	}
+	synonyms = b.layeredSynonyms(family, sensitive)
 	for _, n := range family {
 		if d, ok := lookupBroker(n); ok && !d.noDefault {
 			synonyms = append(synonyms, Synonym{Name: n, Value: hideIf(sensitive, d.def), Source: SourceDefault})
@@ -256,8 +256,8 @@ func (b *Broker) Effective(name string) (value string, source Source, synonyms [
 	for len(synonyms) > 0 && synonyms[0].Name != name {
 		synonyms = synonyms[1:]
 	}
-	if v, ok := b.Get(name); ok {
-		return hideIf(sensitive, strings.TrimSpace(v)), SourceStaticBroker, synonyms
+	if s, ok := b.lookupLayered(name); ok {
+		return hideIf(sensitive, strings.TrimSpace(s.Value)), s.Source, synonyms
 	}
 	if def.noDefault {
 		return "", SourceDefault, synonyms
@@ -509,7 +509,7 @@ func BrokerConfigNames() []string { return namesOf(brokerDefinitions) }
 // with TypeUnknown and Sensitive set, as Kafka reports keys it cannot type.
 func DescribeBroker(name string) (Info, bool) {
 	if def, ok := lookupBroker(name); ok {
-		return def.info(true), true
+		return def.info(!IsDynamicBrokerConfig(name)), true
 	}
 	for _, p := range acceptedPrefixes {
 		if strings.HasPrefix(name, p) {

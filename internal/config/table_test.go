@@ -97,7 +97,7 @@ func TestDescribe(t *testing.T) {
 			ValidValues: "[compact, delete]", Synonyms: []string{"log.cleanup.policy"}}},
 		{"min.cleanable.dirty.ratio", true, Info{Name: "min.cleanable.dirty.ratio", Type: TypeDouble, Default: "0.5",
 			HasDefault: true, ValidValues: "[0,...,1]", Synonyms: []string{"log.cleaner.min.cleanable.ratio"}}},
-		{"log.retention.ms", false, Info{Name: "log.retention.ms", Type: TypeLong, ReadOnly: true}},
+		{"log.retention.ms", false, Info{Name: "log.retention.ms", Type: TypeLong}},
 		{"ssl.keystore.password", false, Info{Name: "ssl.keystore.password", Type: TypePassword, Sensitive: true, ReadOnly: true}},
 		{"num.io.threads", false, Info{Name: "num.io.threads", Type: TypeInt, Default: "8", HasDefault: true,
 			ValidValues: "[1,...]", ReadOnly: true, Usage: UsageIgnored}},

@@ -16,8 +16,10 @@ type TopicConfigs map[string]string
 
 // Effective resolves a topic config as DescribeConfigs reports it: the
 // override if set (DYNAMIC_TOPIC_CONFIG), else the first broker synonym set
-// in the properties (STATIC_BROKER_CONFIG), else the first broker synonym
-// with a default, else the topic default (both DEFAULT_CONFIG). value is in
+// at runtime for this broker or all (DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG) or in the properties
+// (STATIC_BROKER_CONFIG), else the first broker synonym with a default,
+// else the topic default (both DEFAULT_CONFIG). value is in
 // the topic config's unit (log.retention.hours=1 gives "3600000");
 // synonyms lists every place a value was found, highest precedence first,
 // with values as written there. b may be nil (no broker properties; broker
@@ -30,11 +32,11 @@ func (t TopicConfigs) Effective(name string, b *Broker) (value string, source So
 	if v, ok := t[name]; ok {
 		synonyms = append(synonyms, Synonym{Name: name, Value: strings.TrimSpace(v), Source: SourceDynamicTopic})
 	}
-	for _, s := range def.synonyms {
-		if v, ok := b.Get(s.name); ok {
-			synonyms = append(synonyms, Synonym{Name: s.name, Value: strings.TrimSpace(v), Source: SourceStaticBroker})
-		}
+	names := make([]string, len(def.synonyms))
+	for i, s := range def.synonyms {
+		names[i] = s.name
 	}
+	synonyms = append(synonyms, b.layeredSynonyms(names, false)...)
 	for _, s := range def.synonyms {
 		if bd, ok := lookupBroker(s.name); ok && !bd.noDefault {
 			synonyms = append(synonyms, Synonym{Name: s.name, Value: bd.def, Source: SourceDefault})
@@ -50,8 +52,8 @@ func (t TopicConfigs) resolve(def *definition, b *Broker) (string, Source) {
 		return strings.TrimSpace(v), SourceDynamicTopic
 	}
 	for _, s := range def.synonyms {
-		if v, ok := b.Get(s.name); ok {
-			return s.unit.convert(v), SourceStaticBroker
+		if l, ok := b.lookupLayered(s.name); ok {
+			return s.unit.convert(l.Value), l.Source
 		}
 	}
 	for _, s := range def.synonyms {

@@ -155,8 +155,9 @@ type Info struct {
 	// Sensitive values are never shown (passwords, and broker keys of
 	// unknown type, as Kafka does).
 	Sensitive bool
-	// ReadOnly is true for broker configs (Samsa has no dynamic broker
-	// configs yet) and false for topic configs, which AlterConfigs may set.
+	// ReadOnly is true for broker configs Samsa reads at start-up only, and
+	// false for dynamic broker configs (IsDynamicBrokerConfig) and topic
+	// configs, which AlterConfigs may set.
 	ReadOnly bool
 	// Synonyms lists, for a topic config, the broker configs that supply
 	// its default, highest precedence first.

@@ -6,8 +6,11 @@ package handler
 // * TOPIC resources: every topic config (or the named ones) with its
 //   effective value, source (topic override, static broker setting or
 //   default), synonyms (v1+, when asked), type and documentation (v3+)
-// * BROKER resources (this node's id or empty): every broker setting Samsa
-//   knows; all are read-only (no dynamic broker configs yet)
+// * BROKER resources: this node's id → every broker setting Samsa knows
+//   and every dynamic one, with its source (this broker's dynamic value,
+//   the cluster default, server.properties or the built-in default); the
+//   topic defaults are not read-only (they may be set at runtime). "" → the
+//   cluster-wide dynamic defaults only
 // * Sensitive values are returned as null
 // * Unknown topic → UNKNOWN_TOPIC_OR_PARTITION; another broker id or
 //   resource type → INVALID_REQUEST
@@ -20,6 +23,8 @@ package handler
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -59,6 +64,10 @@ func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) co
 				res.ErrorCode = kerr.InvalidRequest.Code
 				break
 			}
+			if rr.ResourceName == "" {
+				res.Configs = h.describeDefaultBrokerConfigs(rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
+				break
+			}
 			res.Configs = h.describeBrokerConfigs(rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
@@ -94,21 +103,46 @@ func (h *Handler) describeTopicConfigs(overrides map[string]string, names []stri
 
 func (h *Handler) describeBrokerConfigs(names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
 	if names == nil {
-		names = config.BrokerConfigNames()
+		names = append(config.BrokerConfigNames(), h.opts.Broker.DynamicNames()...)
 	}
 	var out []kmsg.DescribeConfigsResponseResourceConfig
 	for _, name := range names {
-		info, ok := config.DescribeBroker(name)
-		if !ok {
-			continue
-		}
 		value, source, syns := h.opts.Broker.Effective(name)
 		if source == config.SourceUnknown {
 			continue
 		}
-		out = append(out, describedConfig(info, value, source, syns, synonyms, docs))
+		out = append(out, describedConfig(brokerConfigInfo(name), value, source, syns, synonyms, docs))
 	}
 	return out
+}
+
+// describeDefaultBrokerConfigs answers for the BROKER resource "": the
+// cluster-wide dynamic defaults only, as Kafka does.
+func (h *Handler) describeDefaultBrokerConfigs(names []string, synonyms, docs bool) []kmsg.DescribeConfigsResponseResourceConfig {
+	set := h.catalog.BrokerConfigs(false)
+	if names == nil {
+		names = slices.Sorted(maps.Keys(set))
+	}
+	var out []kmsg.DescribeConfigsResponseResourceConfig
+	for _, name := range names {
+		value, ok := set[name]
+		if !ok {
+			continue
+		}
+		info := brokerConfigInfo(name)
+		syn := config.Synonym{Name: name, Value: value, Source: config.SourceDynamicDefaultBroker}
+		out = append(out, describedConfig(info, value, syn.Source, []config.Synonym{syn}, synonyms, docs))
+	}
+	return out
+}
+
+// brokerConfigInfo describes a broker config; one the table does not know
+// (set dynamically) is of unknown type and sensitive, as Kafka reports it.
+func brokerConfigInfo(name string) config.Info {
+	if info, ok := config.DescribeBroker(name); ok {
+		return info
+	}
+	return config.Info{Name: name, Type: config.TypeUnknown, Sensitive: true, Usage: config.UsageActive}
 }
 
 func describedConfig(info config.Info, value string, source config.Source, syns []config.Synonym, withSynonyms, withDocs bool) kmsg.DescribeConfigsResponseResourceConfig {

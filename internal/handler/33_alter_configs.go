@@ -6,7 +6,8 @@ package handler
 // * TOPIC: replaces the topic's overrides with exactly the given set (Kafka's
 //   non-incremental semantics); invalid names or values → INVALID_CONFIG and
 //   nothing changes; validate-only checks without changing
-// * BROKER: refused (no dynamic broker configs): INVALID_REQUEST
+// * BROKER: replaces the dynamic configs of this broker (its id) or of the
+//   cluster default (""), as IncrementalAlterConfigs checks them
 // * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER
 //
 // Version notes:
@@ -45,9 +46,15 @@ func (h *Handler) handleAlterConfigs(_ context.Context, req *conn.Request) conn.
 				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 			}
 		case resourceBroker:
-			res.ErrorCode = kerr.InvalidRequest.Code
-			msg := "dynamic broker configs are not supported; set them with --config or --set"
-			res.ErrorMessage = &msg
+			configs := map[string]string{}
+			for _, c := range rr.Configs {
+				if c.Value != nil {
+					configs[c.Name] = *c.Value
+				}
+			}
+			if err := h.alterBrokerConfigs(rr.ResourceName, configs, nil, r.ValidateOnly); err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
+			}
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
 		}

@@ -6,7 +6,11 @@ package handler
 // * TOPIC: applies SET (0), DELETE (1), APPEND (2) and SUBTRACT (3, list
 //   configs) to the topic's current overrides; the result is validated as a
 //   whole (INVALID_CONFIG, nothing changes); validate-only checks only
-// * BROKER: refused (no dynamic broker configs): INVALID_REQUEST
+// * BROKER: this broker's id or "" (the cluster default) changes its dynamic
+//   configs: the topic defaults (log.*, message.max.bytes, ...) apply to
+//   every partition at once, unknown names are kept; a config Samsa reads at
+//   start-up only, a bad value or another broker id → INVALID_REQUEST, as
+//   Kafka answers
 // * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER
 //
 // Version notes:
@@ -15,7 +19,6 @@ package handler
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -44,9 +47,13 @@ func (h *Handler) handleIncrementalAlterConfigs(_ context.Context, req *conn.Req
 				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 			}
 		case resourceBroker:
-			res.ErrorCode = kerr.InvalidRequest.Code
-			msg := "dynamic broker configs are not supported; set them with --config or --set"
-			res.ErrorMessage = &msg
+			ops := rr.Configs
+			if ops == nil {
+				ops = []kmsg.IncrementalAlterConfigsRequestResourceConfig{}
+			}
+			if err := h.alterBrokerConfigs(rr.ResourceName, nil, ops, r.ValidateOnly); err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
+			}
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
 		}
@@ -60,35 +67,14 @@ func (h *Handler) incrementalAlterTopic(rr kmsg.IncrementalAlterConfigsRequestRe
 	if !ok {
 		return fmt.Errorf("%w: %s", topics.ErrUnknownTopic, rr.ResourceName)
 	}
-	next := t.Configs // Topic returns a copy: ours to modify
-	for _, c := range rr.Configs {
-		value := ""
-		if c.Value != nil {
-			value = *c.Value
-		}
-		switch c.Op {
-		case 0: // SET
-			next[c.Name] = value
-		case 1: // DELETE
-			delete(next, c.Name)
-		case 2, 3: // APPEND, SUBTRACT on list configs
-			info, ok := config.DescribeTopic(c.Name)
-			if !ok || info.Type != config.TypeList {
-				return fmt.Errorf("%w: %s is not a list config", topics.ErrInvalidConfig, c.Name)
-			}
-			items := h.opts.Broker.TopicList(next, c.Name)
-			for _, v := range splitList(value) {
-				if c.Op == 2 && !slices.Contains(items, v) {
-					items = append(items, v)
-				}
-				if c.Op == 3 {
-					items = slices.DeleteFunc(items, func(s string) bool { return s == v })
-				}
-			}
-			next[c.Name] = strings.Join(items, ",")
-		default:
-			return fmt.Errorf("%w: unknown operation %d", topics.ErrInvalidConfig, c.Op)
-		}
+	isList := func(name string) bool {
+		info, ok := config.DescribeTopic(name)
+		return ok && info.Type == config.TypeList
+	}
+	base := func(name string) []string { return h.opts.Broker.TopicList(t.Configs, name) }
+	next, err := applyConfigOps(t.Configs, rr.Configs, isList, base, topics.ErrInvalidConfig)
+	if err != nil {
+		return err
 	}
 	return h.catalog.SetConfigs(rr.ResourceName, next, validateOnly)
 }

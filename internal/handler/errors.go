@@ -63,6 +63,10 @@ func errorCode(err error) int16 {
 		return kerr.InvalidTopicException.Code
 	case errors.Is(err, topics.ErrInvalidConfig):
 		return kerr.InvalidConfig.Code
+	case errors.Is(err, topics.ErrInvalidBrokerConfig):
+		// Kafka answers INVALID_REQUEST, not INVALID_CONFIG, for a broker
+		// config change it cannot apply (KAFKA-13609).
+		return kerr.InvalidRequest.Code
 	case errors.Is(err, topics.ErrInvalidPartitions):
 		return kerr.InvalidPartitions.Code
 	case errors.Is(err, topics.ErrTopicExists):

@@ -70,6 +70,9 @@ type event struct {
 	// quota_alter).
 	QuotaEntity quota.Entity `json:"quota_entity,omitempty"`
 	QuotaOps    []quota.Op   `json:"quota_ops,omitempty"`
+	// BrokerScope names the broker whose dynamic configs Configs replace
+	// (type broker_configs): a node id, or "" for the cluster default.
+	BrokerScope string `json:"broker_scope,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -92,6 +95,9 @@ type Store struct {
 	acls atomic.Pointer[acl.Set]
 	// quotas is the current client quota set, replaced the same way.
 	quotas atomic.Pointer[quota.Set]
+	// brokerConfigs holds the dynamic broker configs by scope (a node id,
+	// or "" for the cluster default).
+	brokerConfigs map[string]map[string]string
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -105,7 +111,7 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open metadata log: %w", err)
 	}
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
-		scram: map[string]map[string]security.ScramCredential{}}
+		scram: map[string]map[string]security.ScramCredential{}, brokerConfigs: map[string]map[string]string{}}
 	s.acls.Store(acl.NewSet(nil))
 	s.quotas.Store(quota.NewSet(nil))
 	if err := s.replay(); err != nil {
@@ -209,6 +215,12 @@ func (s *Store) apply(ev event) {
 		s.acls.Store(acl.NewSet(slices.DeleteFunc(slices.Clone(s.acls.Load().All()), gone.Contains)))
 	case "quota_alter":
 		s.quotas.Store(s.quotas.Load().With(ev.QuotaEntity, ev.QuotaOps))
+	case "broker_configs":
+		if len(ev.Configs) == 0 {
+			delete(s.brokerConfigs, ev.BrokerScope)
+		} else {
+			s.brokerConfigs[ev.BrokerScope] = ev.Configs
+		}
 	}
 }
 
@@ -451,6 +463,22 @@ func (s *Store) AlterClientQuotas(entity quota.Entity, ops []quota.Op) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.appendLocked(event{Type: "quota_alter", QuotaEntity: entity, QuotaOps: ops})
+}
+
+// BrokerConfigs returns a copy of the dynamic broker configs of scope (a
+// node id, or "" for the cluster-wide defaults).
+func (s *Store) BrokerConfigs(scope string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return maps.Clone(s.brokerConfigs[scope])
+}
+
+// SetBrokerConfigs durably replaces scope's dynamic broker configs (already
+// checked with config.Broker.CheckDynamic); an empty map removes them all.
+func (s *Store) SetBrokerConfigs(scope string, configs map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "broker_configs", BrokerScope: scope, Configs: maps.Clone(configs)})
 }
 
 // Close closes the metadata log.

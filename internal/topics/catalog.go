@@ -29,6 +29,8 @@ var (
 	ErrInvalidPartitions = metadata.ErrInvalidPartition
 	ErrTopicExists       = metadata.ErrTopicExists
 	ErrUnknownTopic      = metadata.ErrUnknownTopic
+	// ErrInvalidBrokerConfig refuses a dynamic broker config change.
+	ErrInvalidBrokerConfig = errors.New("invalid dynamic broker config")
 	// ErrInternalTopic refuses client changes to the broker's own topics.
 	ErrInternalTopic = errors.New("operation not allowed on an internal topic")
 )
@@ -66,6 +68,9 @@ func Open(opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c := &Catalog{opts: opts, meta: meta, parts: partition.NewManager()}
+	// The dynamic broker configs are topic defaults: in place before any
+	// partition opens.
+	opts.Broker.SetDynamic(c.dynamicConfigs())
 	for _, t := range meta.Topics() {
 		if err := c.openPartitions(t, 0); err != nil {
 			c.Close()
@@ -285,6 +290,61 @@ func (c *Catalog) SetConfigs(name string, configs map[string]string, validateOnl
 	}
 	return nil
 }
+
+// brokerScope is this broker's scope of dynamic configs: its node id.
+func (c *Catalog) brokerScope() string { return strconv.Itoa(int(c.opts.Broker.NodeID())) }
+
+func (c *Catalog) dynamicConfigs() config.DynamicConfigs {
+	return config.DynamicConfigs{Broker: c.meta.BrokerConfigs(c.brokerScope()), Default: c.meta.BrokerConfigs("")}
+}
+
+// BrokerConfigs returns the dynamic configs of this broker (perBroker) or
+// the cluster default.
+func (c *Catalog) BrokerConfigs(perBroker bool) map[string]string {
+	if perBroker {
+		return c.meta.BrokerConfigs(c.brokerScope())
+	}
+	return c.meta.BrokerConfigs("")
+}
+
+// SetBrokerConfigs replaces the dynamic configs of this broker (perBroker)
+// or the cluster default, and applies the new topic defaults to every
+// partition. Problems come back as config.CheckDynamic reports them.
+func (c *Catalog) SetBrokerConfigs(perBroker bool, configs map[string]string, validateOnly bool) error {
+	if err := c.opts.Broker.CheckDynamic(configs, perBroker); err != nil {
+		return brokerConfigError{err}
+	}
+	if validateOnly {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	scope := ""
+	if perBroker {
+		scope = c.brokerScope()
+	}
+	if err := c.meta.SetBrokerConfigs(scope, configs); err != nil {
+		return err
+	}
+	c.opts.Broker.SetDynamic(c.dynamicConfigs())
+	for _, t := range c.meta.Topics() {
+		cfg := c.PartitionConfig(t.Configs)
+		for i := int32(0); i < t.Partitions; i++ {
+			if p, ok := c.parts.Get(t.Name, i); ok {
+				p.SetConfig(cfg)
+			}
+		}
+	}
+	return nil
+}
+
+// brokerConfigError is a refused dynamic broker config change: it reads as
+// the problems found and matches ErrInvalidBrokerConfig.
+type brokerConfigError struct{ err error }
+
+func (e brokerConfigError) Error() string        { return e.err.Error() }
+func (e brokerConfigError) Unwrap() error        { return e.err }
+func (e brokerConfigError) Is(target error) bool { return target == ErrInvalidBrokerConfig }
 
 // Close closes every partition and the metadata log.
 func (c *Catalog) Close() error {

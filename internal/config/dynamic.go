@@ -1,0 +1,189 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// ErrNotDynamic marks a broker config that cannot be changed at runtime.
+var ErrNotDynamic = errors.New("not a dynamic broker config")
+
+// DynamicConfigs are the broker configs set at runtime on BROKER resources
+// (IncrementalAlterConfigs, AlterConfigs), as Kafka's dynamic broker
+// configs: Broker for this broker (resource name = its node id), Default
+// for every broker (resource name ""). A key's value is looked up in
+// Broker, then Default, then the static properties, then the built-in
+// default.
+type DynamicConfigs struct {
+	Broker  map[string]string
+	Default map[string]string
+}
+
+func (d DynamicConfigs) clone() DynamicConfigs {
+	return DynamicConfigs{Broker: maps.Clone(d.Broker), Default: maps.Clone(d.Default)}
+}
+
+// IsDynamicBrokerConfig reports whether a known broker config can be set
+// at runtime in Samsa: the broker defaults of topic configs (log.*,
+// message.max.bytes, compression.type, ...), which Samsa applies to every
+// partition at once. Other known configs are read at start-up only.
+func IsDynamicBrokerConfig(name string) bool {
+	for i := range topicDefinitions {
+		for _, s := range topicDefinitions[i].synonyms {
+			if s.name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// SetDynamic replaces the runtime layer (maps are copied). Callers check
+// the values first with CheckDynamic.
+func (b *Broker) SetDynamic(d DynamicConfigs) {
+	d = d.clone()
+	b.dynamic.Store(&d)
+}
+
+// Dynamic returns a copy of the runtime layer.
+func (b *Broker) Dynamic() DynamicConfigs {
+	if b == nil {
+		return DynamicConfigs{}
+	}
+	if d := b.dynamic.Load(); d != nil {
+		return d.clone()
+	}
+	return DynamicConfigs{}
+}
+
+// CheckDynamic checks configs about to be set on a BROKER resource as the
+// whole of that resource's dynamic configs (perBroker: this broker's, else
+// the cluster default): each known name must be one Samsa changes at
+// runtime and its value valid for it and, for a topic default, valid as the
+// topic value; the merged result must pass the cross checks of start-up
+// (log retention not 0). Names Samsa does not know are kept, as Kafka keeps
+// them, and have no effect. Problems come back in a *ValidationError.
+func (b *Broker) CheckDynamic(configs map[string]string, perBroker bool) error {
+	var problems []error
+	for _, name := range slices.Sorted(maps.Keys(configs)) {
+		value := configs[name]
+		def, known := lookupBroker(name)
+		if !known {
+			for _, p := range append(slices.Clone(acceptedPrefixes), notApplicablePrefixes...) {
+				if strings.HasPrefix(name, p) {
+					problems = append(problems, &ConfigError{Name: name, Value: value, Hidden: true,
+						Reason: "Samsa reads it at start-up only; set it in server.properties", Err: ErrNotDynamic})
+					break
+				}
+			}
+			continue
+		}
+		if !IsDynamicBrokerConfig(name) {
+			problems = append(problems, &ConfigError{Name: name, Value: value, Hidden: def.typ == TypePassword,
+				Reason: "cannot be updated dynamically: Samsa reads it at start-up only; set it in server.properties", Err: ErrNotDynamic})
+			continue
+		}
+		if err := def.check(value); err != nil {
+			problems = append(problems, &ConfigError{Name: name, Value: value, Reason: err.Error(), Err: ErrInvalidConfig})
+			continue
+		}
+		for i := range topicDefinitions {
+			topic := &topicDefinitions[i]
+			for _, s := range topic.synonyms {
+				if s.name != name {
+					continue
+				}
+				if err := topic.check(s.unit.convert(value)); err != nil {
+					problems = append(problems, &ConfigError{Name: name, Value: value,
+						Reason: fmt.Sprintf("as the default of topic config %s: %v", topic.name, err), Err: ErrInvalidConfig})
+				}
+			}
+		}
+	}
+	if len(problems) == 0 {
+		candidate := &Broker{props: b.props}
+		d := b.Dynamic()
+		if perBroker {
+			d.Broker = configs
+		} else {
+			d.Default = configs
+		}
+		candidate.SetDynamic(d)
+		if ms := candidate.TopicInt64(nil, RetentionMs); ms == 0 {
+			problems = append(problems, &ConfigError{Name: "log.retention.ms", Value: "0",
+				Reason: "log retention must be -1 (unlimited) or at least 1 ms; check log.retention.ms, .minutes and .hours",
+				Err:    ErrInvalidConfig})
+		}
+	}
+	if len(problems) > 0 {
+		return &ValidationError{What: "dynamic broker configuration", Problems: problems}
+	}
+	return nil
+}
+
+// layers returns name's values in precedence order, each with its source:
+// this broker's dynamic value, the cluster-wide dynamic default, the
+// static property.
+func (b *Broker) layers(name string) []Synonym {
+	if b == nil {
+		return nil
+	}
+	var out []Synonym
+	if d := b.dynamic.Load(); d != nil {
+		if v, ok := d.Broker[name]; ok {
+			out = append(out, Synonym{Name: name, Value: v, Source: SourceDynamicBroker})
+		}
+		if v, ok := d.Default[name]; ok {
+			out = append(out, Synonym{Name: name, Value: v, Source: SourceDynamicDefaultBroker})
+		}
+	}
+	if v, ok := b.props[name]; ok {
+		out = append(out, Synonym{Name: name, Value: v, Source: SourceStaticBroker})
+	}
+	return out
+}
+
+// lookupLayered returns name's value of the highest layer that sets it.
+func (b *Broker) lookupLayered(name string) (Synonym, bool) {
+	if l := b.layers(name); len(l) > 0 {
+		return l[0], true
+	}
+	return Synonym{}, false
+}
+
+// layeredSynonyms lists the values set for names, layer by layer (every
+// name's per-broker dynamic value, then every name's dynamic default, then
+// the static ones), as Kafka orders synonyms.
+func (b *Broker) layeredSynonyms(names []string, sensitive bool) []Synonym {
+	var out []Synonym
+	for _, source := range []Source{SourceDynamicBroker, SourceDynamicDefaultBroker, SourceStaticBroker} {
+		for _, n := range names {
+			for _, s := range b.layers(n) {
+				if s.Source == source {
+					s.Value = hideIf(sensitive, s.Value) // as written
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// DynamicNames returns the names set in the runtime layer that the table
+// does not know, for DescribeConfigs (they are shown as set).
+func (b *Broker) DynamicNames() []string {
+	d := b.Dynamic()
+	var names []string
+	for _, m := range []map[string]string{d.Broker, d.Default} {
+		for n := range m {
+			if _, known := lookupBroker(n); !known && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}

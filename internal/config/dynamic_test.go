@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestBrokerDynamicLayers(t *testing.T) {
+	b, _ := mustBroker(t, map[string]string{"log.retention.hours": "24", "log.segment.bytes": "1048576"})
+	b.SetDynamic(DynamicConfigs{
+		Broker:  map[string]string{"log.segment.bytes": "2097152"},
+		Default: map[string]string{"log.retention.ms": "3600000", "log.segment.bytes": "4194304", "custom.key": "x"},
+	})
+	for _, tc := range []struct {
+		name         string
+		wantValue    string
+		wantSource   Source
+		wantSynonyms []Synonym
+	}{
+		{"log.segment.bytes", "2097152", SourceDynamicBroker, []Synonym{
+			{"log.segment.bytes", "2097152", SourceDynamicBroker},
+			{"log.segment.bytes", "4194304", SourceDynamicDefaultBroker},
+			{"log.segment.bytes", "1048576", SourceStaticBroker},
+			{"log.segment.bytes", "1073741824", SourceDefault}}},
+		{"log.retention.ms", "3600000", SourceDynamicDefaultBroker, []Synonym{
+			{"log.retention.ms", "3600000", SourceDynamicDefaultBroker},
+			{"log.retention.hours", "24", SourceStaticBroker},
+			{"log.retention.hours", "168", SourceDefault}}},
+		// Kafka cannot type an unknown key: it is shown as set, value hidden.
+		{"custom.key", "", SourceDynamicDefaultBroker, []Synonym{{"custom.key", "", SourceDynamicDefaultBroker}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			value, source, synonyms := b.Effective(tc.name)
+			if value != tc.wantValue || source != tc.wantSource {
+				t.Errorf("got %q %v, want %q %v", value, source, tc.wantValue, tc.wantSource)
+			}
+			if !slices.Equal(synonyms, tc.wantSynonyms) {
+				t.Errorf("synonyms %v, want %v", synonyms, tc.wantSynonyms)
+			}
+		})
+	}
+	// Topic defaults follow: the dynamic log.retention.ms outranks the
+	// static log.retention.hours, this broker's segment size the default's.
+	if v, src, _ := TopicConfigs(nil).Effective("retention.ms", b); v != "3600000" || src != SourceDynamicDefaultBroker {
+		t.Errorf("retention.ms = %q from %v", v, src)
+	}
+	if got := b.TopicInt64(nil, "segment.bytes"); got != 2097152 {
+		t.Errorf("segment.bytes = %d", got)
+	}
+	if got := b.DynamicNames(); !slices.Equal(got, []string{"custom.key"}) {
+		t.Errorf("DynamicNames = %v", got)
+	}
+	b.SetDynamic(DynamicConfigs{})
+	if v, src, _ := TopicConfigs(nil).Effective("retention.ms", b); v != "86400000" || src != SourceStaticBroker {
+		t.Errorf("retention.ms with no dynamic configs = %q from %v", v, src)
+	}
+}
+
+func TestCheckDynamic(t *testing.T) {
+	b, _ := mustBroker(t, map[string]string{"log.retention.ms": "-1"})
+	for _, tc := range []struct {
+		what      string
+		configs   map[string]string
+		perBroker bool
+		want      error // nil, ErrNotDynamic or ErrInvalidConfig
+	}{
+		{"topic defaults", map[string]string{"log.retention.ms": "1000", "message.max.bytes": "2048", "log.cleanup.policy": "compact"}, false, nil},
+		{"unknown key kept", map[string]string{"cleanup.policy": "delete"}, true, nil},
+		{"nothing", map[string]string{}, false, nil},
+		{"static config", map[string]string{"num.partitions": "3"}, false, ErrNotDynamic},
+		{"listener config", map[string]string{"listeners": "PLAINTEXT://:9093"}, true, ErrNotDynamic},
+		{"prefixed key", map[string]string{"ssl.keystore.location": "/k"}, true, ErrNotDynamic},
+		{"not a number", map[string]string{"log.retention.ms": "soon"}, false, ErrInvalidConfig},
+		{"not a topic value", map[string]string{"log.cleanup.policy": "keep"}, false, ErrInvalidConfig},
+		{"zero retention", map[string]string{"log.retention.ms": "0"}, true, ErrInvalidConfig},
+		{"zero retention in hours", map[string]string{"log.retention.hours": "0", "log.retention.ms": "-1"}, false, nil},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			err := b.CheckDynamic(tc.configs, tc.perBroker)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
