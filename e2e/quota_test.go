@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -219,5 +222,97 @@ func TestByteRateQuotasThrottle(t *testing.T) {
 	t.Logf("consumer: %d throttles totalling %v, %v elapsed", count, total, elapsed)
 	if _, log := consume("free-reader"); func() bool { _, n := log.get(); return n != 0 }() {
 		t.Fatal("a consumer without a quota was throttled")
+	}
+}
+
+// TestControllerMutationQuota: a controller_mutation_rate quota counts the
+// partitions a client creates and deletes (KIP-599). Strict request
+// versions get THROTTLING_QUOTA_EXCEEDED for the topics past an exceeded
+// quota and a throttle time; older versions are only throttled; a client
+// without a quota is neither.
+func TestControllerMutationQuota(t *testing.T) {
+	// A burst of one second of the rate: 10 partitions.
+	b := brokertest.Start(t, map[string]string{"controller.quota.window.num": "1", "controller.quota.window.size.seconds": "1"})
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 60*time.Second)
+	q := kadm.AlterClientQuotaEntry{Entity: quotaEntity("client-id", "mutator"),
+		Ops: []kadm.AlterClientQuotaOp{{Key: "controller_mutation_rate", Value: 10}}}
+	if res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{q}); err != nil || res[0].Err != nil {
+		t.Fatalf("set quota: %v %v", err, res)
+	}
+	created := 0
+	createTopics := func(cl *kgo.Client, partitions ...int32) *kmsg.CreateTopicsResponse {
+		t.Helper()
+		req := kmsg.NewPtrCreateTopicsRequest()
+		req.TimeoutMillis = 10000
+		for _, n := range partitions {
+			created++
+			rt := kmsg.NewCreateTopicsRequestTopic()
+			rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "mutated-"+strconv.Itoa(created), n, 1
+			req.Topics = append(req.Topics, rt)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	codes := func(resp *kmsg.CreateTopicsResponse) []int16 {
+		var out []int16
+		for _, rt := range resp.Topics {
+			out = append(out, rt.ErrorCode)
+		}
+		return out
+	}
+	mutator := b.Client(kgo.ClientID("mutator"))
+	// 30 partitions at 10/s with a burst of 10: 2 s owed. The first topic
+	// goes (the quota was not exceeded yet), the second is refused.
+	resp := createTopics(mutator, 30, 1)
+	if got := codes(resp); got[0] != 0 || got[1] != kerr.ThrottlingQuotaExceeded.Code {
+		t.Fatalf("strict CreateTopics codes %v, want [0 %d]", got, kerr.ThrottlingQuotaExceeded.Code)
+	}
+	if resp.ThrottleMillis < 1500 || resp.ThrottleMillis > 2100 {
+		t.Fatalf("strict CreateTopics throttle %d ms, want about 2000", resp.ThrottleMillis)
+	}
+	first := resp.Topics[0].Topic
+
+	// CreateTopics v5 knows no THROTTLING_QUOTA_EXCEEDED: both topics are
+	// created and the client is throttled.
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(kmsg.CreateTopics.Int16(), 5)
+	old := b.Client(kgo.ClientID("mutator"), kgo.MaxVersions(v))
+	resp = createTopics(old, 30, 1)
+	if got := codes(resp); got[0] != 0 || got[1] != 0 || resp.ThrottleMillis < 1500 {
+		t.Fatalf("CreateTopics v5: codes %v throttle %d ms, want both created and about 2100 ms", got, resp.ThrottleMillis)
+	}
+
+	// The quota is the client id's, across connections: another connection
+	// of "mutator" must wait out the throttle too.
+	if got := codes(createTopics(mutator, 1)); got[0] != kerr.ThrottlingQuotaExceeded.Code {
+		t.Fatalf("CreateTopics on another connection while throttled: %v", got)
+	}
+	time.Sleep(time.Duration(resp.ThrottleMillis) * time.Millisecond)
+
+	// DeleteTopics counts the deleted topic's partitions; the second topic
+	// of the request is refused.
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TimeoutMillis = 10000
+	for _, name := range []string{first, resp.Topics[0].Topic} {
+		dt := kmsg.NewDeleteTopicsRequestTopic()
+		dt.Topic = strp(name)
+		del.Topics = append(del.Topics, dt)
+		del.TopicNames = append(del.TopicNames, name)
+	}
+	deleted, err := del.RequestWith(ctx, mutator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted.Topics[0].ErrorCode != 0 || deleted.Topics[1].ErrorCode != kerr.ThrottlingQuotaExceeded.Code || deleted.ThrottleMillis < 1500 {
+		t.Fatalf("DeleteTopics: %d, %d, throttle %d ms", deleted.Topics[0].ErrorCode, deleted.Topics[1].ErrorCode, deleted.ThrottleMillis)
+	}
+
+	// No quota, no throttle.
+	if resp := createTopics(b.Client(kgo.ClientID("free")), 100, 100); resp.ThrottleMillis != 0 || codes(resp)[0] != 0 || codes(resp)[1] != 0 {
+		t.Fatalf("client without a quota: codes %v throttle %d ms", codes(resp), resp.ThrottleMillis)
 	}
 }

@@ -378,6 +378,13 @@ func (b *Broker) SysmonAwake() bool { return b.bool(SamsaRuntimeSysmonAwake) }
 // PageCacheMaxBytes is samsa.log.page.cache.max.bytes; <= 0 means unmanaged.
 func (b *Broker) PageCacheMaxBytes() int64 { return b.int64(SamsaPageCacheMaxBytes) }
 
+// ControllerQuotaWindow is the burst a controller_mutation_rate quota allows:
+// controller.quota.window.num × controller.quota.window.size.seconds of its
+// rate (Kafka's token bucket, KIP-599).
+func (b *Broker) ControllerQuotaWindow() time.Duration {
+	return time.Duration(b.int64("controller.quota.window.size.seconds")*b.int64("controller.quota.window.num")) * time.Second
+}
+
 // QuotaWindow is the burst a byte-rate quota allows (quota.window.size.seconds)
 // and the longest throttle it imposes (that times quota.window.num).
 func (b *Broker) QuotaWindow() (burst, maxThrottle time.Duration) {

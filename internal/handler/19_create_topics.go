@@ -11,6 +11,9 @@ package handler
 //   checks without creating
 // * v5+ responses carry partitions, replication factor and every config
 // * Needs CREATE on the cluster or the topic
+// * controller_mutation_rate quotas count the partitions created: v6+ refuse
+//   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
+//   versions are throttled only
 //
 // Version notes:
 // * v1: validate only, error message
@@ -30,6 +33,7 @@ import (
 func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.CreateTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
+	mutations := h.mutationQuota(req, r.Version >= 6)
 	for _, rt := range r.Topics {
 		t := kmsg.NewCreateTopicsResponseTopic()
 		t.Topic = rt.Topic
@@ -78,6 +82,10 @@ func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.
 			fail(kerr.InvalidReplicationFactor.Code, fmt.Sprintf("replication factor %d: this cluster has 1 broker", rf))
 			continue
 		}
+		if !mutations.admit() {
+			fail(kerr.ThrottlingQuotaExceeded.Code, errMutationQuota)
+			continue
+		}
 		configs := map[string]string{}
 		for _, c := range rt.Configs {
 			if c.Value != nil {
@@ -88,6 +96,9 @@ func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.
 		if err != nil {
 			fail(errorCode(err), err.Error())
 			continue
+		}
+		if !r.ValidateOnly {
+			mutations.record(partitions)
 		}
 		t.TopicID = topic.ID
 		t.NumPartitions, t.ReplicationFactor = partitions, rf
@@ -100,5 +111,6 @@ func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.
 		}
 		resp.Topics = append(resp.Topics, t)
 	}
+	resp.ThrottleMillis = mutations.throttle()
 	return respond(resp)
 }

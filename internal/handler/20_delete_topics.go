@@ -7,6 +7,9 @@ package handler
 // * Unknown names → UNKNOWN_TOPIC_OR_PARTITION; unknown ids (v6) →
 //   UNKNOWN_TOPIC_ID; delete.topic.enable=false → TOPIC_DELETION_DISABLED
 // * Needs DELETE on the topic
+// * controller_mutation_rate quotas count the partitions deleted: v5+ refuse
+//   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
+//   versions are throttled only
 //
 // Version notes:
 // * v4: flexible
@@ -15,6 +18,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -30,6 +34,7 @@ func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.
 		name *string
 		id   [16]byte
 	}
+	mutations := h.mutationQuota(req, r.Version >= 5)
 	var targets []target
 	if r.Version >= 6 {
 		for _, t := range r.Topics {
@@ -73,11 +78,18 @@ func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.
 			fail(kerr.TopicAuthorizationFailed.Code, nil)
 			continue
 		}
+		if !mutations.admit() {
+			fail(kerr.ThrottlingQuotaExceeded.Code, errors.New(errMutationQuota))
+			continue
+		}
+		topic, _ := h.catalog.Metadata().Topic(name)
 		if err := h.catalog.DeleteTopic(name); err != nil {
 			fail(errorCode(err), err)
 			continue
 		}
+		mutations.record(topic.Partitions)
 		resp.Topics = append(resp.Topics, t)
 	}
+	resp.ThrottleMillis = mutations.throttle()
 	return respond(resp)
 }

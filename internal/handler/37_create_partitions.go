@@ -7,6 +7,9 @@ package handler
 //   INVALID_PARTITIONS; explicit assignments must name only this broker
 // * Validate-only checks without changing anything
 // * Needs ALTER on the topic
+// * controller_mutation_rate quotas count the partitions added: v3+ refuse
+//   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
+//   versions are throttled only
 //
 // Version notes:
 // * v2: flexible
@@ -24,6 +27,7 @@ import (
 func (h *Handler) handleCreatePartitions(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.CreatePartitionsRequest)
 	resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	mutations := h.mutationQuota(req, r.Version >= 3)
 	for _, rt := range r.Topics {
 		t := kmsg.NewCreatePartitionsResponseTopic()
 		t.Topic = rt.Topic
@@ -37,13 +41,20 @@ func (h *Handler) handleCreatePartitions(_ context.Context, req *conn.Request) c
 				t.ErrorCode = kerr.InvalidReplicaAssignment.Code
 			}
 		}
+		if t.ErrorCode == 0 && !mutations.admit() {
+			t.ErrorCode, t.ErrorMessage = kerr.ThrottlingQuotaExceeded.Code, new(errMutationQuota)
+		}
 		if t.ErrorCode == 0 {
+			before, _ := h.catalog.Metadata().Topic(rt.Topic)
 			if err := h.catalog.CreatePartitions(rt.Topic, rt.Count, r.ValidateOnly); err != nil {
 				t.ErrorCode = errorCode(err)
 				t.ErrorMessage = errorMessage(err)
+			} else if !r.ValidateOnly {
+				mutations.record(rt.Count - before.Partitions)
 			}
 		}
 		resp.Topics = append(resp.Topics, t)
 	}
+	resp.ThrottleMillis = mutations.throttle()
 	return respond(resp)
 }

@@ -7,7 +7,8 @@ package handler
 //   alone; a null name is the default entity) or ip alone. Stored in the
 //   metadata log, so they survive restarts
 // * producer_byte_rate and consumer_byte_rate are enforced (throttling, see
-//   Produce and Fetch); request_percentage, controller_mutation_rate and
+//   Produce and Fetch), controller_mutation_rate too (see CreateTopics,
+//   CreatePartitions, DeleteTopics); request_percentage and
 //   connection_creation_rate are stored and described but not enforced
 // * Each entry succeeds or fails alone: a malformed entity, an unknown
 //   key, a key given twice, a value ≤ 0 or a fractional byte rate →

@@ -119,15 +119,16 @@ type Handler struct {
 	apis    map[int16]api
 	// readBufs recycles the buffers fetches read record data into.
 	readBufs bufferPool
-	// throttler enforces the byte-rate client quotas.
-	throttler *quota.Throttler
+	// throttler enforces the byte-rate client quotas, mutations the
+	// controller_mutation_rate ones.
+	throttler, mutations *quota.Throttler
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
 		opts: opts, log: opts.Logger, catalog: opts.Catalog, groups: opts.Groups,
-		throttler: newThrottler(opts),
+		throttler: newThrottler(opts), mutations: newMutationThrottler(opts),
 	}
 	h.apis = make(map[int16]api)
 	for _, a := range h.apiTable() {

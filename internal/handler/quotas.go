@@ -47,3 +47,61 @@ func newThrottler(opts Options) *quota.Throttler {
 	}
 	return quota.NewThrottler(burst, maxThrottle, time.Now)
 }
+
+// mutationQuota is one CreateTopics, CreatePartitions or DeleteTopics
+// request's account with the controller_mutation_rate quota (KIP-599): a
+// mutation is one partition created or deleted. In strict mode (the request
+// versions that know THROTTLING_QUOTA_EXCEEDED) a topic is refused once the
+// quota is already exceeded; older versions are only throttled.
+type mutationQuota struct {
+	h      *Handler
+	req    *conn.Request
+	limit  quota.Limit
+	active bool
+	strict bool
+}
+
+func (h *Handler) mutationQuota(req *conn.Request, strict bool) *mutationQuota {
+	limit, ok := h.quotaLimit(req, quota.ControllerMutationRate)
+	return &mutationQuota{h: h, req: req, limit: limit, active: ok, strict: strict}
+}
+
+// admit reports whether the next topic may go ahead.
+func (m *mutationQuota) admit() bool {
+	return !m.active || !m.strict || m.h.mutations.Throttled(m.limit) <= 0
+}
+
+// record charges n mutations.
+func (m *mutationQuota) record(n int32) {
+	if m.active && n > 0 {
+		m.h.mutations.Record(m.limit, int(n))
+	}
+}
+
+// throttle mutes the connection for the time the quota is owed and returns
+// it in milliseconds for the response.
+func (m *mutationQuota) throttle() int32 {
+	if !m.active {
+		return 0
+	}
+	d := m.h.mutations.Throttled(m.limit)
+	if d <= 0 {
+		return 0
+	}
+	m.req.Conn.Throttle(d)
+	return int32(min(d.Milliseconds(), math.MaxInt32))
+}
+
+// errMutationQuota is the message of a topic refused by the quota.
+const errMutationQuota = "the controller mutation quota (controller_mutation_rate) is exceeded; retry after the throttle time"
+
+// newMutationThrottler returns the controller_mutation_rate throttler: a
+// burst of controller.quota.window.num × size seconds of the rate and, as
+// Kafka's token bucket, no bound on the throttle time.
+func newMutationThrottler(opts Options) *quota.Throttler {
+	window := 11 * time.Second
+	if opts.Broker != nil {
+		window = opts.Broker.ControllerQuotaWindow()
+	}
+	return quota.NewThrottler(window, math.MaxInt64, time.Now)
+}
