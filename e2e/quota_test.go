@@ -316,3 +316,47 @@ func TestControllerMutationQuota(t *testing.T) {
 		t.Fatalf("client without a quota: codes %v throttle %d ms", codes(resp), resp.ThrottleMillis)
 	}
 }
+
+// TestRequestPercentageQuota: a client over its request_percentage quota
+// (a share of one CPU of handler time) is throttled, at most one quota
+// window at a time; a client without a quota is not.
+func TestRequestPercentageQuota(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 60*time.Second)
+	createTopic(t, adm, "busy", 3, nil)
+	// 0.01 % of a CPU: 100 µs of handler time per second, less than a few
+	// produce and metadata requests take.
+	q := kadm.AlterClientQuotaEntry{Entity: quotaEntity("client-id", "busy-client"),
+		Ops: []kadm.AlterClientQuotaOp{{Key: "request_percentage", Value: 0.01}}}
+	if res, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{q}); err != nil || res[0].Err != nil {
+		t.Fatalf("set quota: %v %v", err, res)
+	}
+	work := func(clientID string) (time.Duration, int, time.Duration) {
+		t.Helper()
+		log := &throttleLog{}
+		cl := b.Client(kgo.ClientID(clientID), kgo.DefaultProduceTopic("busy"), kgo.WithHooks(log))
+		start := time.Now()
+		for i := 0; i < 3; i++ {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: make([]byte, 10<<10)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kadm.NewClient(cl).ListTopics(ctx, "busy"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		total, count := log.get()
+		return total, count, time.Since(start)
+	}
+	total, count, elapsed := work("busy-client")
+	if count == 0 || total < 500*time.Millisecond {
+		t.Fatalf("client over its request quota: %d throttles totalling %v in %v", count, total, elapsed)
+	}
+	if mean := total / time.Duration(count); mean > time.Second {
+		t.Fatalf("mean throttle %v is over one quota window", mean)
+	}
+	t.Logf("client over its request quota: %d throttles totalling %v, %v elapsed", count, total, elapsed)
+	if _, count, _ := work("free-client"); count != 0 {
+		t.Fatalf("a client without a quota was throttled %d times", count)
+	}
+}

@@ -8,8 +8,9 @@ package handler
 //   metadata log, so they survive restarts
 // * producer_byte_rate and consumer_byte_rate are enforced (throttling, see
 //   Produce and Fetch), controller_mutation_rate too (see CreateTopics,
-//   CreatePartitions, DeleteTopics); request_percentage and
-//   connection_creation_rate are stored and described but not enforced
+//   CreatePartitions, DeleteTopics) and request_percentage (handler time,
+//   every API but ApiVersions and SASL); connection_creation_rate is stored
+//   and described but not enforced
 // * Each entry succeeds or fails alone: a malformed entity, an unknown
 //   key, a key given twice, a value ≤ 0 or a fractional byte rate →
 //   INVALID_REQUEST

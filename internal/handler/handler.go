@@ -120,15 +120,15 @@ type Handler struct {
 	// readBufs recycles the buffers fetches read record data into.
 	readBufs bufferPool
 	// throttler enforces the byte-rate client quotas, mutations the
-	// controller_mutation_rate ones.
-	throttler, mutations *quota.Throttler
+	// controller_mutation_rate ones, requestTime request_percentage.
+	throttler, mutations, requestTime *quota.Throttler
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
 		opts: opts, log: opts.Logger, catalog: opts.Catalog, groups: opts.Groups,
-		throttler: newThrottler(opts), mutations: newMutationThrottler(opts),
+		throttler: newThrottler(opts), mutations: newMutationThrottler(opts), requestTime: newRequestTimeThrottler(opts),
 	}
 	h.apis = make(map[int16]api)
 	for _, a := range h.apiTable() {
@@ -169,7 +169,11 @@ func (h *Handler) Dispatch(ctx context.Context, req *conn.Request) conn.Reply {
 		h.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(key), "remote", req.Conn.RemoteAddr)
 		return conn.Reply{Close: true}
 	}
-	return a.handle(ctx, req)
+	if !h.anyQuotas() {
+		return a.handle(ctx, req) // the common case: no clock read
+	}
+	start := time.Now()
+	return h.chargeRequestTime(req, start, a.handle(ctx, req))
 }
 
 // Unsupported answers an ApiVersions request of a version we do not know with

@@ -1,8 +1,11 @@
 package handler
 
 import (
+	"context"
 	"math"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/quota"
@@ -25,6 +28,11 @@ func (h *Handler) quotaLimit(req *conn.Request, key string) (quota.Limit, bool) 
 		return quota.Limit{}, false // the common case: no lock, no lookups
 	}
 	return set.LimitFor(key, req.Conn.Principal(), req.Header.ClientID)
+}
+
+// anyQuotas reports whether any client quota is set.
+func (h *Handler) anyQuotas() bool {
+	return h.opts.Quotas != nil && !h.opts.Quotas.ClientQuotas().Empty()
 }
 
 // chargeQuota charges n bytes against limit and mutes the connection for
@@ -104,4 +112,65 @@ func newMutationThrottler(opts Options) *quota.Throttler {
 		window = opts.Broker.ControllerQuotaWindow()
 	}
 	return quota.NewThrottler(window, math.MaxInt64, time.Now)
+}
+
+// chargeRequestTime charges the time a request's handler took (its
+// synchronous part: a produce waiting for acks or a fetch long-poll is not
+// working) to the connection's request_percentage quota, a share of one
+// CPU in percent, as Kafka's request quota is a share of its handler
+// threads. Over the quota, the connection is muted and the response carries
+// the throttle time (the larger, if another quota throttled it too).
+// ApiVersions and the SASL APIs are exempt: clients send them before they
+// know to honour throttling.
+func (h *Handler) chargeRequestTime(req *conn.Request, start time.Time, reply conn.Reply) conn.Reply {
+	switch req.Header.Key {
+	case 17, 18, 36:
+		return reply
+	}
+	limit, ok := h.quotaLimit(req, quota.RequestPercentage)
+	if !ok {
+		return reply
+	}
+	// Percent of a second of handler time per second, in nanoseconds.
+	limit.Value = limit.Value / 100 * float64(time.Second)
+	d := h.requestTime.Record(limit, int(time.Since(start)))
+	if d <= 0 {
+		return reply
+	}
+	req.Conn.Throttle(d)
+	ms := int32(min(d.Milliseconds(), math.MaxInt32))
+	setThrottle := func(r kmsg.Response) {
+		if t, ok := r.(kmsg.ThrottleResponse); ok {
+			if old, _ := t.Throttle(); old >= ms {
+				return
+			}
+		}
+		if t, ok := r.(kmsg.SetThrottleResponse); ok {
+			t.SetThrottle(ms)
+		}
+	}
+	if reply.Response != nil {
+		setThrottle(reply.Response)
+	}
+	if wait := reply.Await; wait != nil {
+		reply.Await = func(ctx context.Context) kmsg.Response {
+			r := wait(ctx)
+			if r != nil {
+				setThrottle(r)
+			}
+			return r
+		}
+	}
+	return reply
+}
+
+// newRequestTimeThrottler returns the request_percentage throttler: a burst
+// of one quota.window.size.seconds and throttles of at most that, as
+// Kafka's request quota.
+func newRequestTimeThrottler(opts Options) *quota.Throttler {
+	window := time.Second
+	if opts.Broker != nil {
+		window, _ = opts.Broker.QuotaWindow()
+	}
+	return quota.NewThrottler(window, window, time.Now)
 }
