@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -207,5 +209,102 @@ func TestLongPollWakesOnAppend(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("long poll returned after %v: it was not woken by the append", d)
+	}
+}
+
+// TestAutoCreateAnswer: the Metadata request that creates a topic is
+// answered LEADER_NOT_AVAILABLE with no partitions, as Kafka answers it;
+// the next one describes the topic, already whole.
+func TestAutoCreateAnswer(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"num.partitions": "2"})
+	ctx := brokertest.Context(t, 10*time.Second)
+	cl := b.Client()
+	metadataOf := func(topic string) kmsg.MetadataResponseTopic {
+		t.Helper()
+		req := kmsg.NewPtrMetadataRequest()
+		req.AllowAutoTopicCreation = true
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || len(resp.Topics) != 1 {
+			t.Fatalf("metadata %s: %v %+v", topic, err, resp)
+		}
+		return resp.Topics[0]
+	}
+	if mt := metadataOf("fresh"); mt.ErrorCode != kerr.LeaderNotAvailable.Code || len(mt.Partitions) != 0 {
+		t.Fatalf("the creating request: error %d, %d partitions; want LEADER_NOT_AVAILABLE and none", mt.ErrorCode, len(mt.Partitions))
+	}
+	if mt := metadataOf("fresh"); mt.ErrorCode != 0 || len(mt.Partitions) != 2 {
+		t.Fatalf("the next request: error %d, %d partitions; want the topic's 2", mt.ErrorCode, len(mt.Partitions))
+	}
+}
+
+// TestAdminRequestsNamingATopicTwice: CreateTopics, CreatePartitions and
+// DeleteTopics refuse a topic named twice in one request with
+// INVALID_REQUEST, once, and carry out the rest, as Kafka does.
+func TestAdminRequestsNamingATopicTwice(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	ctx := brokertest.Context(t, 10*time.Second)
+	cl := b.Client()
+	create := kmsg.NewPtrCreateTopicsRequest()
+	create.TimeoutMillis = 5000
+	for _, name := range []string{"twice", "once", "twice"} {
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 1, 1
+		create.Topics = append(create.Topics, rt)
+	}
+	created, err := create.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int16{}
+	for _, rt := range created.Topics {
+		got[rt.Topic] = rt.ErrorCode
+	}
+	if len(created.Topics) != 2 || got["twice"] != kerr.InvalidRequest.Code || got["once"] != 0 {
+		t.Fatalf("CreateTopics answered %+v", created.Topics)
+	}
+	partitionsOf := func(topic string) int {
+		t.Helper()
+		td, err := b.Admin().ListTopics(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := td[topic]; ok && d.Err == nil {
+			return len(d.Partitions)
+		}
+		return 0
+	}
+	if n := partitionsOf("twice"); n != 0 {
+		t.Fatal("a topic named twice was created")
+	}
+
+	grow := kmsg.NewPtrCreatePartitionsRequest()
+	grow.TimeoutMillis = 5000
+	for _, count := range []int32{2, 3} {
+		rt := kmsg.NewCreatePartitionsRequestTopic()
+		rt.Topic, rt.Count = "once", count
+		grow.Topics = append(grow.Topics, rt)
+	}
+	grown, err := grow.RequestWith(ctx, cl)
+	if err != nil || len(grown.Topics) != 1 || grown.Topics[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("CreatePartitions naming a topic twice: %v %+v", err, grown)
+	}
+
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TimeoutMillis = 5000
+	for range 2 {
+		dt := kmsg.NewDeleteTopicsRequestTopic()
+		dt.Topic = kmsg.StringPtr("once")
+		del.Topics = append(del.Topics, dt)
+		del.TopicNames = append(del.TopicNames, "once")
+	}
+	deleted, err := del.RequestWith(ctx, cl)
+	if err != nil || len(deleted.Topics) != 1 || deleted.Topics[0].ErrorCode != kerr.InvalidRequest.Code {
+		t.Fatalf("DeleteTopics naming a topic twice: %v %+v", err, deleted)
+	}
+	if n := partitionsOf("once"); n != 1 {
+		t.Fatalf("the topic after refused requests has %d partitions, want 1", n)
 	}
 }

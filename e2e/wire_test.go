@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
@@ -361,6 +362,47 @@ func TestFetchEmptyPartitionHasEmptyRecords(t *testing.T) {
 	for _, p := range resp.Topics[0].Partitions {
 		if p.RecordBatches == nil {
 			t.Fatalf("partition %d: null record set", p.Partition)
+		}
+	}
+}
+
+// TestFetchSessionEpochs: Samsa keeps no fetch sessions, but every full
+// fetch is served as Kafka serves it: epoch 0 (a new session, declined with
+// session id 0) and epoch -1 (no session) whatever the session id names
+// (kafka-go's Client.Fetch sends id -1, epoch -1); only an incremental fetch
+// (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND.
+func TestFetchSessionEpochs(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "sessions", 1, nil)
+	cl := b.Client(kgo.DefaultProduceTopic("sessions"))
+	if err := cl.ProduceSync(brokertest.Context(t, 10*time.Second), &kgo.Record{Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	rc := dial(t, b.Addr)
+	for _, tc := range []struct {
+		id, epoch int32
+		want      int16
+	}{{0, -1, 0}, {-1, -1, 0}, {0, 0, 0}, {42, 0, 0}, {42, -1, 0}, {42, 3, kerr.FetchSessionIDNotFound.Code}, {0, 1, kerr.FetchSessionIDNotFound.Code}} {
+		fetch := kmsg.NewPtrFetchRequest()
+		fetch.SetVersion(11)
+		fetch.ReplicaID, fetch.MaxBytes = -1, 1<<20
+		fetch.SessionID, fetch.SessionEpoch = tc.id, tc.epoch
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = "sessions"
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.PartitionMaxBytes, fp.CurrentLeaderEpoch = 1<<20, -1
+		ft.Partitions = append(ft.Partitions, fp)
+		fetch.Topics = append(fetch.Topics, ft)
+		resp := rc.roundTrip(fetch).(*kmsg.FetchResponse)
+		if resp.ErrorCode != tc.want {
+			t.Errorf("session %d epoch %d: error %d, want %d", tc.id, tc.epoch, resp.ErrorCode, tc.want)
+			continue
+		}
+		if tc.want != 0 {
+			continue
+		}
+		if resp.SessionID != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || len(resp.Topics[0].Partitions[0].RecordBatches) == 0 {
+			t.Errorf("session %d epoch %d: %+v, want session 0 and the record", tc.id, tc.epoch, resp)
 		}
 	}
 }

@@ -18,8 +18,9 @@ package handler
 // * A consumer_byte_rate quota charges each response's record bytes; a
 //   client over it gets an empty response with the throttle time, and the
 //   connection reads its next request only after it
-// * Fetch sessions (v7+) are declined: a request for a new session gets
-//   session id 0 and every fetch is a full fetch; an unknown session id gets
+// * Fetch sessions (v7+) are declined: a request for a new session (epoch 0)
+//   gets session id 0 and every fetch is a full fetch; epoch -1 (no session,
+//   any session id) is a full fetch; an incremental fetch (epoch > 0) gets
 //   FETCH_SESSION_ID_NOT_FOUND
 //
 // Version notes:
@@ -49,7 +50,10 @@ import (
 
 func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.FetchRequest)
-	if r.Version >= 7 && r.SessionID != 0 {
+	// Epoch 0 asks for a new session, -1 for none (whatever the session id:
+	// Kafka closes a session named there); both are full fetches. A later
+	// epoch names an incremental fetch of a session we never created.
+	if r.Version >= 7 && r.SessionEpoch > 0 {
 		resp := r.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return respond(resp)

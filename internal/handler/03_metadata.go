@@ -6,8 +6,9 @@ package handler
 // * Null topics (v1+) or an empty list (v0) returns every topic
 // * Unknown topics are created when the request allows it (v4+ field, always
 //   for older versions) and auto.create.topics.enable is set, with
-//   num.partitions partitions; creation is synchronous, so the answer already
-//   describes the new topic
+//   num.partitions partitions; the request that creates a topic is answered
+//   LEADER_NOT_AVAILABLE with no partitions, as Kafka answers it (creation
+//   is synchronous, so the client's retry finds the topic ready)
 // * This broker leads every partition; replicas and ISR are [this node]
 //
 // Version notes:
@@ -84,8 +85,7 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 				continue
 			}
 			if !ok && allowCreate && h.opts.Broker.AutoCreateTopics() {
-				var err error
-				t, err = h.catalog.CreateTopic(*rt.Topic, h.opts.Broker.NumPartitions(), nil, false)
+				created, err := h.catalog.CreateTopic(*rt.Topic, h.opts.Broker.NumPartitions(), nil, false)
 				if err != nil && !errors.Is(err, topics.ErrTopicExists) {
 					mt := kmsg.NewMetadataResponseTopic()
 					mt.Topic = rt.Topic
@@ -93,7 +93,16 @@ func (h *Handler) handleMetadata(_ context.Context, req *conn.Request) conn.Repl
 					resp.Topics = append(resp.Topics, mt)
 					continue
 				}
-				t, ok = h.catalog.Metadata().Topic(*rt.Topic)
+				// As Kafka answers the request that creates a topic: not
+				// ready yet, ask again. Clients retry at once, and the topic
+				// is ready by then (creation here is synchronous); some
+				// rely on this answer, e.g. to see no partitions of a topic
+				// they just deleted and named again.
+				mt := kmsg.NewMetadataResponseTopic()
+				mt.Topic, mt.TopicID = rt.Topic, created.ID
+				mt.ErrorCode = kerr.LeaderNotAvailable.Code
+				resp.Topics = append(resp.Topics, mt)
+				continue
 			}
 			if !ok {
 				mt := kmsg.NewMetadataResponseTopic()

@@ -11,6 +11,8 @@ package handler
 //   checks without creating
 // * v5+ responses carry partitions, replication factor and every config
 // * Needs CREATE on the cluster or the topic
+// * A name given twice → INVALID_REQUEST once for it, and neither is
+//   created; the other topics are
 // * controller_mutation_rate quotas count the partitions created: v6+ refuse
 //   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
 //   versions are throttled only
@@ -23,6 +25,8 @@ package handler
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -34,7 +38,20 @@ func (h *Handler) handleCreateTopics(_ context.Context, req *conn.Request) conn.
 	r := req.Body.(*kmsg.CreateTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.CreateTopicsResponse)
 	mutations := h.mutationQuota(req, r.Version >= 6)
+	dupes := duplicated(len(r.Topics), func(i int) string { return r.Topics[i].Topic })
+	for _, name := range slices.Sorted(maps.Keys(dupes)) {
+		t := kmsg.NewCreateTopicsResponseTopic()
+		t.Topic, t.ErrorCode = name, kerr.InvalidRequest.Code
+		t.NumPartitions, t.ReplicationFactor = -1, -1
+		if r.Version >= 1 {
+			t.ErrorMessage = new(errDuplicateTopic)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
 	for _, rt := range r.Topics {
+		if dupes[rt.Topic] {
+			continue
+		}
 		t := kmsg.NewCreateTopicsResponseTopic()
 		t.Topic = rt.Topic
 		t.NumPartitions, t.ReplicationFactor = -1, -1

@@ -7,6 +7,7 @@ package handler
 // * Unknown names → UNKNOWN_TOPIC_OR_PARTITION; unknown ids (v6) →
 //   UNKNOWN_TOPIC_ID; delete.topic.enable=false → TOPIC_DELETION_DISABLED
 // * Needs DELETE on the topic
+// * A name given twice → INVALID_REQUEST once for it, not deleted
 // * controller_mutation_rate quotas count the partitions deleted: v5+ refuse
 //   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
 //   versions are throttled only
@@ -19,6 +20,8 @@ package handler
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -45,7 +48,25 @@ func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.
 			targets = append(targets, target{name: &n})
 		}
 	}
+	dupes := duplicated(len(targets), func(i int) string {
+		if targets[i].name == nil {
+			return ""
+		}
+		return *targets[i].name
+	})
+	delete(dupes, "")
+	for _, name := range slices.Sorted(maps.Keys(dupes)) {
+		t := kmsg.NewDeleteTopicsResponseTopic()
+		t.Topic, t.ErrorCode = &name, kerr.InvalidRequest.Code
+		if r.Version >= 5 {
+			t.ErrorMessage = new(errDuplicateTopic)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
 	for _, tg := range targets {
+		if tg.name != nil && dupes[*tg.name] {
+			continue
+		}
 		t := kmsg.NewDeleteTopicsResponseTopic()
 		t.Topic, t.TopicID = tg.name, tg.id
 		fail := func(code int16, err error) {

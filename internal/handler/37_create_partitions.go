@@ -7,6 +7,7 @@ package handler
 //   INVALID_PARTITIONS; explicit assignments must name only this broker
 // * Validate-only checks without changing anything
 // * Needs ALTER on the topic
+// * A topic given twice → INVALID_REQUEST once for it, unchanged
 // * controller_mutation_rate quotas count the partitions added: v3+ refuse
 //   a topic once the quota is exceeded (THROTTLING_QUOTA_EXCEEDED), older
 //   versions are throttled only
@@ -16,6 +17,8 @@ package handler
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -28,7 +31,16 @@ func (h *Handler) handleCreatePartitions(_ context.Context, req *conn.Request) c
 	r := req.Body.(*kmsg.CreatePartitionsRequest)
 	resp := r.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	mutations := h.mutationQuota(req, r.Version >= 3)
+	dupes := duplicated(len(r.Topics), func(i int) string { return r.Topics[i].Topic })
+	for _, name := range slices.Sorted(maps.Keys(dupes)) {
+		t := kmsg.NewCreatePartitionsResponseTopic()
+		t.Topic, t.ErrorCode, t.ErrorMessage = name, kerr.InvalidRequest.Code, new(errDuplicateTopic)
+		resp.Topics = append(resp.Topics, t)
+	}
 	for _, rt := range r.Topics {
+		if dupes[rt.Topic] {
+			continue
+		}
 		t := kmsg.NewCreatePartitionsResponseTopic()
 		t.Topic = rt.Topic
 		if !h.allowedTopic(req, acl.OpAlter, rt.Topic) {

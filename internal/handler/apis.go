@@ -61,3 +61,24 @@ func (h *Handler) apiTable() []api {
 		{key: 69, min: 0, max: 1, handle: h.handleConsumerGroupDescribe},
 	}
 }
+
+// errDuplicateTopic is the message for a topic a request names twice.
+const errDuplicateTopic = "the request names this topic more than once"
+
+// duplicated returns the names that occur more than once among n, as
+// Kafka's admin APIs refuse them (INVALID_REQUEST) rather than pick one.
+func duplicated(n int, name func(int) string) map[string]bool {
+	seen := make(map[string]bool, n)
+	var dupes map[string]bool
+	for i := 0; i < n; i++ {
+		k := name(i)
+		if seen[k] {
+			if dupes == nil {
+				dupes = map[string]bool{}
+			}
+			dupes[k] = true
+		}
+		seen[k] = true
+	}
+	return dupes
+}
