@@ -96,6 +96,12 @@ func TestSaramaSASL(t *testing.T) {
 		t.Fatalf("describe SCRAM user with sarama: %v %+v", err, described)
 	}
 
+	// The producers below do not retry (a wrong password must fail at
+	// once), so the topic exists before they send: the Metadata request that
+	// auto-creates a topic is answered LEADER_NOT_AVAILABLE, as Kafka does.
+	if err := admin.CreateTopic("sarama-sasl", &sarama.TopicDetail{NumPartitions: 1, ReplicationFactor: 1}, false); err != nil {
+		t.Fatalf("create topic with sarama over SASL: %v", err)
+	}
 	for _, tc := range []struct {
 		mech           sarama.SASLMechanism
 		user, password string

@@ -146,10 +146,22 @@ func (b *Broker) layers(name string) []Synonym {
 	return out
 }
 
-// lookupLayered returns name's value of the highest layer that sets it.
+// lookupLayered returns name's value of the highest layer that sets it
+// (without allocating: typed reads of broker settings call it per request).
 func (b *Broker) lookupLayered(name string) (Synonym, bool) {
-	if l := b.layers(name); len(l) > 0 {
-		return l[0], true
+	if b == nil {
+		return Synonym{}, false
+	}
+	if d := b.dynamic.Load(); d != nil {
+		if v, ok := d.Broker[name]; ok {
+			return Synonym{Name: name, Value: v, Source: SourceDynamicBroker}, true
+		}
+		if v, ok := d.Default[name]; ok {
+			return Synonym{Name: name, Value: v, Source: SourceDynamicDefaultBroker}, true
+		}
+	}
+	if v, ok := b.props[name]; ok {
+		return Synonym{Name: name, Value: v, Source: SourceStaticBroker}, true
 	}
 	return Synonym{}, false
 }

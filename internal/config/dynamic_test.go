@@ -87,3 +87,11 @@ func TestCheckDynamic(t *testing.T) {
 		})
 	}
 }
+
+func TestBrokerReadsDoNotAllocate(t *testing.T) {
+	b, _ := mustBroker(t, map[string]string{"fetch.max.bytes": "1048576"})
+	b.SetDynamic(DynamicConfigs{Default: map[string]string{"log.retention.ms": "1000"}})
+	if n := testing.AllocsPerRun(100, func() { _ = b.FetchMaxBytes() }); n != 0 {
+		t.Fatalf("FetchMaxBytes allocates %v times", n)
+	}
+}
