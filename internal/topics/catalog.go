@@ -311,14 +311,15 @@ func (c *Catalog) BrokerConfigs(perBroker bool) map[string]string {
 // or the cluster default, and applies the new topic defaults to every
 // partition. Problems come back as config.CheckDynamic reports them.
 func (c *Catalog) SetBrokerConfigs(perBroker bool, configs map[string]string, validateOnly bool) error {
+	// Under the lock, so the check sees the other scope as it will stay.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err := c.opts.Broker.CheckDynamic(configs, perBroker); err != nil {
 		return brokerConfigError{err}
 	}
 	if validateOnly {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	scope := ""
 	if perBroker {
 		scope = c.brokerScope()
