@@ -2,6 +2,7 @@ package handler
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,9 +37,6 @@ func (h *Handler) alterBrokerConfigs(name string, next map[string]string, ops []
 	}
 	if ops != nil {
 		current := h.catalog.BrokerConfigs(perBroker)
-		if current == nil {
-			current = map[string]string{}
-		}
 		base := func(name string) []string {
 			if v, ok := current[name]; ok {
 				return splitList(v)
@@ -63,9 +61,9 @@ func (h *Handler) alterBrokerConfigs(name string, next map[string]string, ops []
 // Errors wrap invalid.
 func applyConfigOps(current map[string]string, ops []kmsg.IncrementalAlterConfigsRequestResourceConfig,
 	isList func(string) bool, base func(string) []string, invalid error) (map[string]string, error) {
-	next := make(map[string]string, len(current))
-	for k, v := range current {
-		next[k] = v
+	next := maps.Clone(current)
+	if next == nil {
+		next = map[string]string{}
 	}
 	for _, c := range ops {
 		value := ""

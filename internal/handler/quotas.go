@@ -30,6 +30,9 @@ func (h *Handler) quotaLimit(req *conn.Request, key string) (quota.Limit, bool) 
 	return set.LimitFor(key, req.Conn.Principal(), req.Header.ClientID)
 }
 
+// throttleMillis is a throttle time as responses carry it.
+func throttleMillis(d time.Duration) int32 { return int32(min(d.Milliseconds(), math.MaxInt32)) }
+
 // anyQuotas reports whether any client quota is set.
 func (h *Handler) anyQuotas() bool {
 	return h.opts.Quotas != nil && !h.opts.Quotas.ClientQuotas().Empty()
@@ -43,7 +46,7 @@ func (h *Handler) chargeQuota(req *conn.Request, limit quota.Limit, n int) int32
 		return 0
 	}
 	req.Conn.Throttle(d)
-	return int32(min(d.Milliseconds(), math.MaxInt32))
+	return throttleMillis(d)
 }
 
 // newThrottler returns the byte-rate throttler for the broker's
@@ -97,7 +100,7 @@ func (m *mutationQuota) throttle() int32 {
 		return 0
 	}
 	m.req.Conn.Throttle(d)
-	return int32(min(d.Milliseconds(), math.MaxInt32))
+	return throttleMillis(d)
 }
 
 // errMutationQuota is the message of a topic refused by the quota.
@@ -138,7 +141,7 @@ func (h *Handler) chargeRequestTime(req *conn.Request, start time.Time, reply co
 		return reply
 	}
 	req.Conn.Throttle(d)
-	ms := int32(min(d.Milliseconds(), math.MaxInt32))
+	ms := throttleMillis(d)
 	setThrottle := func(r kmsg.Response) {
 		if t, ok := r.(kmsg.ThrottleResponse); ok {
 			if old, _ := t.Throttle(); old >= ms {
