@@ -8,17 +8,13 @@
 #
 #   compat/suites/kafka-go.sh [extra go test flags]
 #
-# Skipped, because they cannot pass against any broker or depend on timing
-# (see docs/UNSUPPORTED.md for the one that is Samsa's):
+# Skipped, because they cannot pass against any broker or depend on timing:
 #   TestReaderConsumerGroup/{consumer_group_commits_on_close,
 #     verify_offset_committed*}: the suite's getOffsets helper calls a nil
 #     ConsumerGroupConfig.connect and panics
 #   TestReaderConsumerGroup/consumer_group_rebalance: two readers must each
 #     read 12 of 24 records on 3 partitions (8 each), which only rebalance
 #     timing that re-delivers records allows
-#   TestReaderReadCompactedMessage: expects one record per key after
-#     compaction; Samsa keeps one superseded record in a segment's first or
-#     last batch (docs/UNSUPPORTED.md, Log compaction)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
@@ -53,7 +49,7 @@ for _ in $(seq 50); do "$work/samsa" -b localhost:9092 cluster info >/dev/null 2
 cd "$work/kafka-go"
 status=0
 KAFKA_VERSION=3.7.0 go test -count=1 -timeout 18m \
-	-skip 'TestReaderConsumerGroup/(consumer_group_commits_on_close|verify_offset_committed|consumer_group_rebalance$)|TestReaderReadCompactedMessage' \
+	-skip 'TestReaderConsumerGroup/(consumer_group_commits_on_close|verify_offset_committed|consumer_group_rebalance$)' \
 	"$@" . || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "--- samsa log (last 50 lines)" >&2

@@ -59,10 +59,11 @@ func (l *Log) CleanableBytes(upTo int64) (dirty, total int64) {
 
 // Compact removes the records a later record of the same key supersedes
 // from the closed segments below o.UpTo, as Kafka's log cleaner does for
-// cleanup.policy=compact. Offsets never move: a segment keeps its base
-// offset and its end, because its first and last batches always stay
-// (filtered, or reduced to one record when nothing of them would remain), and
-// a batch keeps its header (offsets, producer, sequence range, timestamps).
+// cleanup.policy=compact. Offsets never move: a batch keeps its header
+// (offsets, producer, sequence range, timestamps), a batch left with no
+// records goes, and a segment keeps its base offset and its end whatever
+// batches it loses, so the offsets of what went become gaps that reads step
+// over. A segment left with nothing is deleted (the first stays, empty).
 // Control batches, records without a key and the batches o.Keep names stay.
 //
 // It reads without blocking appends; each rewritten segment is written to a
@@ -70,6 +71,8 @@ func (l *Log) CleanableBytes(upTo int64) (dirty, total int64) {
 // index files removed first, so a crash leaves either file whole and
 // recovery rebuilds the indexes).
 func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
+	l.compactMu.Lock()
+	defer l.compactMu.Unlock()
 	var stats CompactStats
 	l.mu.RLock()
 	var segs []*segment
@@ -82,6 +85,18 @@ func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 	l.mu.RUnlock()
 	if len(segs) == 0 {
 		return stats, nil
+	}
+
+	// Recovery must know which segments the cleaner may have rewritten (see
+	// load), so that is durable before the first one is.
+	if end := segs[len(segs)-1].next; end > l.cleanerCheckpoint {
+		if err := l.writeCheckpoint(cleanerCheckpointName, end); err != nil {
+			if l.closed.Load() {
+				return stats, ErrClosed
+			}
+			return stats, fmt.Errorf("compact: %w", err)
+		}
+		l.cleanerCheckpoint = end
 	}
 
 	latest := map[string]keyState{}
@@ -146,9 +161,6 @@ func (l *Log) eachBatch(segs []*segment, fn func(s *segment, batch []byte, h rec
 	return nil
 }
 
-// compactSegment writes s's cleaned copy and swaps it in. It returns the
-// records removed and the sizes before and after, all zero when nothing
-// was to be removed.
 // keyState is what the cleaner knows of a key: the offset of its latest
 // record, and whether that is a tombstone old enough to be removed (the key
 // is then gone from the log).
@@ -157,6 +169,11 @@ type keyState struct {
 	gone   bool
 }
 
+// compactSegment writes s's cleaned copy and swaps it in. It returns the
+// records removed and the sizes before and after, all zero when nothing
+// was to be removed. A batch that loses every record goes whole, wherever
+// it is in the segment, as Kafka's cleaner drops it (an empty batch would
+// break some clients: kafka-go's Reader panics on one).
 func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOptions) (removed int, before, after int64, err error) {
 	tmpName := s.path + cleanedExt
 	tmp, err := l.fs.Create(tmpName)
@@ -167,36 +184,16 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 		_ = tmp.Close()
 		return 0, 0, 0, errors.Join(err, l.fs.Remove(tmpName))
 	}
-	// A segment's first and last batches always stay, so its base and end
-	// offsets do (see keepOne).
-	// pending is the batch read last, written once the next one shows it
-	// was not the segment's last; pendingWhole is that batch as read when
-	// nothing of it is kept.
-	var pending, pendingWhole []byte
-	var pendingDropped int
-	first := true
-	flush := func(batch []byte) error {
-		if batch == nil {
-			return nil
-		}
-		after += int64(len(batch))
-		_, err := tmp.Write(batch)
-		return err
-	}
 	err = l.eachBatch([]*segment{s}, func(_ *segment, batch []byte, h record.Header) error {
 		before += int64(len(batch))
-		if err := flush(pending); err != nil {
-			return err
-		}
-		removed += pendingDropped
-		kept, dropped := batch, 0
+		kept := batch
 		if !h.IsControl() && (o.Keep == nil || !o.Keep(h)) {
 			var err error
 			kept, err = record.Filter(batch, func(r record.RecordView) bool {
 				st := latest[string(r.Key)]
 				keep := r.Key == nil || st.offset <= r.Offset && !st.gone
 				if !keep {
-					dropped++
+					removed++
 				}
 				return keep
 			})
@@ -204,36 +201,17 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 				return err
 			}
 		}
-		if kept == nil && first {
-			var n int
-			if kept, n, err = keepOne(batch, latest); err != nil {
-				return err
-			}
-			dropped -= n
-		}
-		first = false
-		// Each Read returns fresh bytes, so batch and kept stay valid.
-		pending, pendingWhole, pendingDropped = kept, nil, dropped
 		if kept == nil {
-			pendingWhole = batch
+			return nil
 		}
-		return nil
+		after += int64(len(kept))
+		_, err := tmp.Write(kept)
+		return err
 	})
 	if err != nil {
 		return discard(err)
 	}
-	if pending == nil && pendingWhole != nil {
-		var n int
-		if pending, n, err = keepOne(pendingWhole, latest); err != nil {
-			return discard(err)
-		}
-		pendingDropped -= n
-	}
-	removed += pendingDropped
-	if err := flush(pending); err != nil {
-		return discard(err)
-	}
-	if removed <= 0 {
+	if removed == 0 {
 		return discard(nil)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -242,40 +220,18 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 	if err := tmp.Close(); err != nil {
 		return 0, 0, 0, errors.Join(err, l.fs.Remove(tmpName))
 	}
-	if err := l.swapCleaned(s, tmpName); err != nil {
+	if err := l.swapCleaned(s, tmpName, after == 0); err != nil {
 		return 0, 0, 0, err
 	}
 	return removed, before, after, nil
 }
 
-// keepOne is what stays of a batch that must stay although none of its
-// records would: its last record whose key is still in the log (superseded,
-// so harmless: the key's latest record follows it), or, when every key of
-// the batch is gone, no record at all (record.Emptied, as Kafka's cleaner
-// leaves batches; not every client copes with those, so they are the last
-// resort). It returns the records kept, 1 or 0: an emptied batch still
-// removes records, so its segment must be rewritten (else a record whose
-// tombstone is removed in the same pass would come back).
-func keepOne(batch []byte, latest map[string]keyState) ([]byte, int, error) {
-	pick := int64(-1)
-	err := record.EachRecord(batch, func(r record.RecordView) {
-		if !latest[string(r.Key)].gone {
-			pick = r.Offset
-		}
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	if pick < 0 {
-		return record.Emptied(batch), 0, nil
-	}
-	kept, err := record.Filter(batch, func(r record.RecordView) bool { return r.Offset == pick })
-	return kept, 1, err
-}
-
 // swapCleaned replaces s's data with the cleaned file at tmpName and
-// reloads the segment (its indexes rebuilt from the new data).
-func (l *Log) swapCleaned(s *segment, tmpName string) error {
+// reloads the segment (its indexes rebuilt from the new data). The segment
+// still covers the offsets it did, though its data may now start above its
+// base and end below its end. A segment left with no data is deleted,
+// unless it is the first, whose base is the log start offset.
+func (l *Log) swapCleaned(s *segment, tmpName string, empty bool) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.writeMu.Lock()
@@ -290,6 +246,9 @@ func (l *Log) swapCleaned(s *segment, tmpName string) error {
 	}
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
+	if empty && i > 0 {
+		return l.dropCleanedLocked(i, tmpName)
+	}
 	err := s.close()
 	for _, ext := range []string{indexExt, timeIndexExt} {
 		if rmErr := l.fs.Remove(s.path + ext); rmErr != nil && !isNotExist(rmErr) {
@@ -320,6 +279,7 @@ func (l *Log) swapCleaned(s *segment, tmpName string) error {
 		l.failed = fmt.Errorf("swap cleaned segment %d: %w", s.base, err)
 		return l.failed
 	}
+	fresh.next = max(fresh.next, s.next)
 	if trimErr := fresh.trimZeros(); trimErr != nil {
 		l.logger.Warn("trim cleaned segment", "base_offset", s.base, "err", trimErr)
 	}
@@ -327,5 +287,27 @@ func (l *Log) swapCleaned(s *segment, tmpName string) error {
 	l.segments[i] = fresh
 	l.mu.Unlock()
 	l.rolled = slices.DeleteFunc(l.rolled, func(r *segment) bool { return r == s })
+	return nil
+}
+
+// dropCleanedLocked deletes segment i, which cleaning left with no data, and
+// the cleaned file. Its offsets become a gap that reads step over. The
+// directory is synced before the next segment is cleaned: a tombstone
+// removed from a later segment must not outlive, on disk, the records it
+// deleted. All the log's locks but mu must be held.
+func (l *Log) dropCleanedLocked(i int, tmpName string) error {
+	s := l.segments[i]
+	l.mu.Lock()
+	l.segments = slices.Delete(slices.Clone(l.segments), i, i+1)
+	l.mu.Unlock()
+	l.rolled = slices.DeleteFunc(l.rolled, func(r *segment) bool { return r == s })
+	err := errors.Join(s.remove(l.fs), l.fs.Remove(tmpName))
+	if err == nil {
+		err = l.fs.SyncDir(l.dir)
+	}
+	if err != nil {
+		l.failed = fmt.Errorf("drop cleaned segment %d: %w", s.base, err)
+		return l.failed
+	}
 	return nil
 }

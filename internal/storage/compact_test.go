@@ -118,8 +118,7 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 			t.Fatalf("nothing removed: %d records of %d", len(after), len(before))
 		}
 		// Every record superseded within the closed segments (the active
-		// one is neither cleaned nor supersedes) is gone, but for one in a
-		// segment's first or last batch that would otherwise be empty.
+		// one is neither cleaned nor supersedes) is gone.
 		activeBase := l.segments[len(l.segments)-1].base
 		latestClosed := map[string]int64{}
 		for off, rec := range before {
@@ -128,7 +127,7 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 			}
 		}
 		for off, rec := range after {
-			if key := keyOf(rec); off < activeBase && latestClosed[key] != off && !firstOrLastBatch(t, l, off) {
+			if key := keyOf(rec); off < activeBase && latestClosed[key] != off {
 				t.Fatalf("superseded %s at %d kept", key, off)
 			}
 		}
@@ -151,22 +150,6 @@ func keyOf(rec string) string {
 		}
 	}
 	return rec
-}
-
-// firstOrLastBatch reports whether offset is in the first or last batch of
-// its segment.
-func firstOrLastBatch(t *testing.T, l *Log, offset int64) bool {
-	t.Helper()
-	s := l.segments[segmentFor(l.segments, offset)]
-	var batches []record.Header
-	if err := l.eachBatch([]*segment{s}, func(_ *segment, _ []byte, h record.Header) error {
-		batches = append(batches, h)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	first, last := batches[0], batches[len(batches)-1]
-	return offset <= first.LastOffset() || offset >= last.BaseOffset
 }
 
 func TestCompactLeavesKeptBatchesAndStopsAtUpTo(t *testing.T) {
@@ -218,42 +201,129 @@ func TestRecoveryRemovesCleanerLeftovers(t *testing.T) {
 	}
 }
 
-// A segment's first batch whose keys were all deleted stays as a batch of no
-// records; one whose keys live on keeps one superseded record.
-func TestCompactKeepsSegmentEdges(t *testing.T) {
+// Batches that lose every record go, at a segment's edges too, so one
+// record per key is left, whatever the segment size (kafka-go's
+// TestReaderReadCompactedMessage writes one batch per segment). Offsets do
+// not move: a segment left with nothing is deleted, but for the first, and
+// after a restart, with the active segment's data lost, appends go on at the
+// old end rather than reuse offsets consumers may be past.
+func TestCompactRemovesEdgeBatches(t *testing.T) {
 	fs := vfs.NewMem()
 	clock := &fakeClock{ms: 1_000_000}
-	l := openLog(t, fs, Options{SegmentBytes: 250, Now: clock.now})
-	mustAppend(t, l, keyedBatch(1000, "a", "1", "b", "1"), 0) // first batch of segment 0
-	mustAppend(t, l, keyedBatch(10, "a", "", "b", ""), 0)     // old tombstones: a and b are gone
-	for l.segments[len(l.segments)-1].base == 0 {
-		mustAppend(t, l, keyedBatch(1000, "c", "1", "d", "1"), 0)
+	opts := Options{SegmentBytes: 100, Now: clock.now}
+	l := openLog(t, fs, opts)
+	var bases []int64
+	for i := range 60 {
+		key := fmt.Sprintf("k%d", i%5)
+		bases = append(bases, mustAppend(t, l, keyedBatch(int64(1000+i), key, fmt.Sprint(i)), 0).base)
 	}
-	second := l.segments[len(l.segments)-1].base
-	mustAppend(t, l, keyedBatch(1000, "c", "2", "d", "2"), 0) // segment 1's first batch
-	for l.segments[len(l.segments)-1].base == second {
-		mustAppend(t, l, keyedBatch(1000, "c", "3", "d", "3"), 0)
+	// k0 is deleted by an old tombstone, the last closed batch: the segment
+	// before the active one then ends below the active base.
+	mustAppend(t, l, keyedBatch(10, "k0", ""), 0)
+	mustAppend(t, l, keyedBatch(2000, "k1", "last"), 0)
+	if len(l.segments) < 30 {
+		t.Fatalf("%d segments, want one batch per segment", len(l.segments))
 	}
-	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset(), TombstonesBefore: 500}); err != nil {
+	start, end := l.StartOffset(), l.EndOffset()
+	activeBase := l.segments[len(l.segments)-1].base
+	// The latest record of each key below the active segment (which is
+	// neither cleaned nor supersedes anything).
+	latest := map[string]int64{}
+	for i, base := range bases {
+		if key := fmt.Sprintf("k%d", i%5); key != "k0" {
+			latest[key] = base
+		}
+	}
+	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	var firsts []record.Header
-	for _, s := range l.segments[:2] {
-		data, err := l.Read(s.base, 1, s.next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := record.Validate(data[:mustHeader(t, data).Size()])
-		if err != nil {
-			t.Fatal(err)
-		}
-		firsts = append(firsts, h)
+	if _, err := l.Compact(CompactOptions{UpTo: end, TombstonesBefore: 500}); err != nil {
+		t.Fatal(err)
 	}
-	if h := firsts[0]; h.BaseOffset != 0 || h.NumRecords != 0 || h.LastOffsetDelta != 1 {
-		t.Fatalf("first batch of deleted keys: %+v, want offsets 0-1 and no records", h)
+	check := func(l *Log) {
+		t.Helper()
+		if l.StartOffset() != start || l.EndOffset() != end {
+			t.Fatalf("offsets moved: [%d, %d) → [%d, %d)", start, end, l.StartOffset(), l.EndOffset())
+		}
+		if l.segments[0].base != 0 {
+			t.Fatalf("first segment %d deleted", l.segments[0].base)
+		}
+		got := logRecords(t, l)
+		for off, rec := range got {
+			if off < activeBase && (latest[keyOf(rec)] != off || keyOf(rec) == "k0") {
+				t.Fatalf("superseded %s at %d kept", rec, off)
+			}
+		}
+		for key, off := range latest {
+			if _, ok := got[off]; !ok {
+				t.Fatalf("latest record of %s at %d removed", key, off)
+			}
+		}
+		// A read from the start, or from inside any gap, returns the next
+		// batch that stayed.
+		for off := start; off < end; off++ {
+			data, err := l.Read(off, 1, end)
+			if err != nil || len(data) == 0 {
+				t.Fatalf("Read(%d): %d bytes, %v", off, len(data), err)
+			}
+			if h := mustHeader(t, data); h.LastOffset() < off {
+				t.Fatalf("Read(%d) returned the batch at %d", off, h.BaseOffset)
+			}
+		}
 	}
-	if h := firsts[1]; h.BaseOffset != second || h.NumRecords != 1 {
-		t.Fatalf("first batch of live keys: %+v, want one record at %d", h, second)
+	check(l)
+	if n := len(segmentFiles(t, fs, logExt)); n > len(latest)+2 {
+		t.Fatalf("%d segment files left for %d keys", n, len(latest))
+	}
+	check(openLog(t, fs.Crash(), opts))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, fs, opts)
+	check(l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The active segment's batch lost (an empty file left): the segment
+	// before it ends where its data does, below the active base, yet
+	// appending resumes at that base.
+	writeFile(t, fs, seg(activeBase, logExt), nil)
+	removeFile(t, fs, seg(activeBase, indexExt))
+	l = openLog(t, fs, opts)
+	if l.EndOffset() != activeBase {
+		t.Fatalf("EndOffset %d after losing the active segment's data, want %d", l.EndOffset(), activeBase)
+	}
+	if next := mustAppend(t, l, keyedBatch(2000, "k9", "x"), 0); next.base != activeBase {
+		t.Fatalf("appended at %d, want %d", next.base, activeBase)
+	}
+}
+
+// The first segment stays when the cleaner empties it: its base is the log
+// start offset, which a restart keeps.
+func TestCompactKeepsAnEmptiedFirstSegment(t *testing.T) {
+	fs := vfs.NewMem()
+	opts := Options{SegmentBytes: 100}
+	l := openLog(t, fs, opts)
+	for i := range 6 {
+		mustAppend(t, l, keyedBatch(int64(1000+i), "k", fmt.Sprint(i)), 0)
+	}
+	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, fs, opts)
+	if l.StartOffset() != 0 || l.segments[0].base != 0 || l.segments[0].size.Load() != 0 {
+		t.Fatalf("start %d, first segment %d of %d bytes", l.StartOffset(), l.segments[0].base, l.segments[0].size.Load())
+	}
+	// 4 is the latest below the active segment, 5 is in it.
+	if recs := logRecords(t, l); len(recs) != 2 || recs[4] == "" || recs[5] == "" {
+		t.Fatalf("records %v, want those at 4 and 5", recs)
+	}
+	if _, _, found := l.MaxTimestamp(); !found {
+		t.Fatal("MaxTimestamp found nothing")
 	}
 }
 
@@ -293,4 +363,39 @@ func mustHeader(t *testing.T, b []byte) record.Header {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// Truncating into a gap the cleaner left keeps the offsets below the cut
+// taken: the log ends at the cut.
+func TestTruncateIntoACleanedGap(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openLog(t, fs, Options{SegmentBytes: 300})
+	for i := range 12 {
+		mustAppend(t, l, keyedBatch(int64(1000+i), fmt.Sprintf("k%d", i%2), fmt.Sprint(i)), 0)
+	}
+	if _, err := l.Compact(CompactOptions{UpTo: l.EndOffset()}); err != nil {
+		t.Fatal(err)
+	}
+	// The first segment's data now starts and ends inside it; pick an
+	// offset of it that is in no batch.
+	s := l.segments[0]
+	recs := logRecords(t, l)
+	gap := int64(-1)
+	for off := s.base; off < s.next; off++ {
+		if _, ok := recs[off]; !ok {
+			gap = off
+		}
+	}
+	if gap < 0 {
+		t.Fatalf("no gap in segment [%d, %d): %v", s.base, s.next, recs)
+	}
+	if err := l.TruncateTo(gap); err != nil {
+		t.Fatal(err)
+	}
+	if l.EndOffset() != gap {
+		t.Fatalf("EndOffset %d after truncating to %d", l.EndOffset(), gap)
+	}
+	if a := mustAppend(t, l, keyedBatch(2000, "k", "x"), 0); a.base != gap {
+		t.Fatalf("appended at %d, want %d", a.base, gap)
+	}
 }

@@ -5,8 +5,11 @@
 //
 // # Directory layout
 //
-// A log directory holds segments named by their base offset (the offset of
-// their first batch), zero-padded to 20 digits, and one checkpoint file:
+// A log directory holds segments named by their base offset, zero-padded to
+// 20 digits, and two checkpoint files. A segment covers the offsets from its
+// base to the next segment's base: its first batch starts at the base and
+// its last ends at the next base, but where the cleaner removed batches,
+// which it may do anywhere, their offsets are gaps that reads step over:
 //
 //	00000000000000000000.log        batches [0, 1234)
 //	00000000000000000000.index
@@ -15,10 +18,13 @@
 //	00000000000000001234.index
 //	00000000000000001234.timeindex
 //	log-start-offset                written only by DeleteRecordsBefore
+//	cleaner-offset                  written only by Compact
 //
 // While the cleaner (Compact) rewrites a segment, its copy is
 // <base>.log.cleaned; it is renamed over <base>.log once synced, after the
-// segment's index files were removed. Recovery deletes a leftover copy.
+// segment's index files were removed. Recovery deletes a leftover copy. A
+// segment the cleaner leaves with nothing is deleted, except the first, which
+// stays as an empty file: its base is the log start offset.
 //
 // # .log
 //
@@ -61,6 +67,18 @@
 // Text: the format version "1", a newline, the log start offset in decimal,
 // a newline. Written to log-start-offset.tmp, synced, renamed over the old
 // file and the directory synced, so it is either the old or the new value.
+//
+// # cleaner-offset
+//
+// The same format, holding the end of the segments the cleaner may have
+// rewritten; written before the first of them is swapped in. Recovery needs
+// it for one case: an empty last segment above the end of the previous
+// segment's data. Above the checkpoint, that is a tail a crash lost, and the
+// empty segment is dropped so appends continue without a gap; at or below
+// it, the cleaner may have removed the tail, whose offsets were handed out
+// and must not be reused, so the empty segment stays and appends go on at
+// its base. The checkpoint also keeps the cleaner from recleaning, after a
+// restart, segments it has already cleaned.
 //
 // # Durability and recovery
 //

@@ -47,6 +47,10 @@ type Log struct {
 	// cleanedTo is where the last Compact pass ended: segments below it
 	// hold no superseded records the pass could see.
 	cleanedTo atomic.Int64
+	// cleanerCheckpoint is the offset in the cleaner checkpoint file, read
+	// and written by Compact only (one pass at a time).
+	cleanerCheckpoint int64
+	compactMu         sync.Mutex // one Compact pass at a time; taken before syncMu
 
 	// Writer state, guarded by writeMu.
 	rolled   []*segment // rolled segments whose data is not yet synced
@@ -119,7 +123,7 @@ func (l *Log) load() error {
 	}
 	for _, name := range names {
 		base, ext, ok := parseSegmentName(name)
-		stray := name == checkpointName+".tmp" || ok && ext == cleanedExt ||
+		stray := name == checkpointName+".tmp" || name == cleanerCheckpointName+".tmp" || ok && ext == cleanedExt ||
 			(ok && (ext == indexExt || ext == timeIndexExt) && !logs[base])
 		if stray {
 			l.logger.Info("removing stray file", "file", name)
@@ -129,7 +133,11 @@ func (l *Log) load() error {
 			l.dirDirty = true
 		}
 	}
-	start, err := l.readCheckpoint()
+	start, err := l.readCheckpoint(checkpointName)
+	if err != nil {
+		return err
+	}
+	cleaned, err := l.readCheckpoint(cleanerCheckpointName)
 	if err != nil {
 		return err
 	}
@@ -140,7 +148,10 @@ func (l *Log) load() error {
 		}
 		last := i == len(bases)-1
 		switch {
-		case s.empty() && !last:
+		case s.empty() && !last && len(l.segments) > 0:
+			// (The first segment stays, empty or not: its base is the log
+			// start offset; the cleaner leaves it empty when none of its
+			// records are the latest of their keys.)
 			l.logger.Warn("removing empty segment", "base_offset", base)
 			if err := s.remove(l.fs); err != nil {
 				return err
@@ -161,7 +172,11 @@ func (l *Log) load() error {
 	}
 	// An empty last segment past the end of a previous one whose tail was
 	// lost would leave a hole in the offsets: append to the previous one.
-	for n := len(l.segments); n > 1 && l.segments[n-1].empty() && l.segments[n-2].next < l.segments[n-1].base; n-- {
+	// Not when the cleaner may have removed that tail: those offsets were
+	// handed out, and giving them to new records could hide the records
+	// from consumers already past them.
+	for n := len(l.segments); n > 1 && l.segments[n-1].empty() && l.segments[n-2].next < l.segments[n-1].base &&
+		l.segments[n-1].base > cleaned; n-- {
 		empty, prev := l.segments[n-1], l.segments[n-2]
 		l.logger.Warn("removing empty last segment beyond the end of the log", "base_offset", empty.base, "end_offset", prev.next)
 		if err := empty.remove(l.fs); err != nil {
@@ -179,6 +194,11 @@ func (l *Log) load() error {
 			return err
 		}
 		l.segments = append(l.segments, s)
+	}
+	// A segment covers the offsets up to the next one's base, whether or not
+	// its data reaches it (the cleaner removes batches at its edges too).
+	for i, s := range l.segments[:len(l.segments)-1] {
+		s.next = max(s.next, l.segments[i+1].base)
 	}
 	active := l.segments[len(l.segments)-1]
 	if err := active.flushIndexes(math.MaxInt64, &l.scratch); err != nil {
@@ -205,6 +225,8 @@ func (l *Log) load() error {
 		l.dirDirty = false
 	}
 	l.syncedOffset.Store(l.endOffset.Load())
+	l.cleanedTo.Store(min(cleaned, l.endOffset.Load()))
+	l.cleanerCheckpoint = cleaned
 	return nil
 }
 
@@ -407,10 +429,10 @@ func preallocatedTail(f vfs.File, from, to int64) (bool, error) {
 // needsRoll reports whether batch h must go to a new segment. Empty
 // segments are never rolled: they take the batch's epoch instead.
 func (l *Log) needsRoll(active *segment, h record.Header, epoch int32) bool {
-	if active.empty() {
+	size := active.size.Load()
+	if size == 0 {
 		return false
 	}
-	size := active.size.Load()
 	var elapsed int64
 	if active.firstTimestamp >= 0 {
 		elapsed = h.MaxTimestamp - active.firstTimestamp

@@ -314,7 +314,7 @@ func (l *Log) MaxTimestamp() (ts int64, offset int64, found bool) {
 	defer l.mu.RUnlock()
 	ts = noTimestamp
 	for _, s := range l.segments {
-		if !s.empty() && (!found || s.maxTimestamp > ts) {
+		if s.size.Load() > 0 && (!found || s.maxTimestamp > ts) {
 			ts, offset, found = s.maxTimestamp, s.maxTsOffset, true
 		}
 	}

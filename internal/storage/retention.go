@@ -16,12 +16,16 @@ const checkpointName = "log-start-offset"
 
 const checkpointVersion = "1"
 
-// readCheckpoint returns the checkpointed log start offset, 0 when there is
-// none. An unreadable checkpoint is logged and ignored.
-func (l *Log) readCheckpoint() (int64, error) {
-	b, err := readIndexFile(l.fs, filepath.Join(l.dir, checkpointName))
+// cleanerCheckpointName is the file holding the offset below which the
+// cleaner may have rewritten segments (format in doc.go).
+const cleanerCheckpointName = "cleaner-offset"
+
+// readCheckpoint returns the offset in the checkpoint file name, 0 when
+// there is none. An unreadable checkpoint is logged and ignored.
+func (l *Log) readCheckpoint(name string) (int64, error) {
+	b, err := readIndexFile(l.fs, filepath.Join(l.dir, name))
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", checkpointName, err)
+		return 0, fmt.Errorf("read %s: %w", name, err)
 	}
 	if b == nil {
 		return 0, nil
@@ -32,14 +36,14 @@ func (l *Log) readCheckpoint() (int64, error) {
 			return offset, nil
 		}
 	}
-	l.logger.Warn("ignoring malformed log start offset checkpoint", "contents", string(b))
+	l.logger.Warn("ignoring malformed checkpoint", "file", name, "contents", string(b))
 	return 0, nil
 }
 
-// writeCheckpoint durably replaces the checkpoint: write a temporary file,
-// sync it, rename it over the old one, sync the directory.
-func (l *Log) writeCheckpoint(offset int64) error {
-	name := filepath.Join(l.dir, checkpointName)
+// writeCheckpoint durably replaces the checkpoint file name: write a
+// temporary file, sync it, rename it over the old one, sync the directory.
+func (l *Log) writeCheckpoint(name string, offset int64) error {
+	name = filepath.Join(l.dir, name)
 	tmp := name + ".tmp"
 	f, err := l.fs.Create(tmp)
 	if err != nil {
@@ -80,7 +84,7 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 	if offset <= l.startOffset.Load() {
 		return nil
 	}
-	if err := l.writeCheckpoint(offset); err != nil {
+	if err := l.writeCheckpoint(checkpointName, offset); err != nil {
 		return err
 	}
 	l.mu.Lock()
@@ -228,11 +232,15 @@ func (l *Log) TruncateTo(offset int64) error {
 // and makes it the active segment again. All locks but mu must be held.
 func (l *Log) truncateSegmentLocked(s *segment, offset int64) error {
 	size := s.size.Load()
-	cut, cutBase := size, s.next
+	cut, cutBase, end := size, s.next, s.next
 	if offset < s.next {
+		end = offset
 		sc := newScanner(s.log, s.positionFor(offset), size, false)
 		for {
 			h, pos, err := sc.next()
+			if errors.Is(err, io.EOF) {
+				break // offset is in a gap the cleaner left after the data
+			}
 			if err != nil {
 				return fmt.Errorf("find truncation point in segment %d: %w", s.base, err)
 			}
@@ -266,7 +274,9 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) error {
 	if _, badErr, err := s.rescanFrom(cut, l.opts.IndexIntervalBytes, false); err != nil || badErr != nil {
 		return errors.Join(err, badErr)
 	}
-	if s.empty() {
+	// The offsets of batches the cleaner removed below the cut stay taken.
+	s.next = max(s.next, min(end, cutBase))
+	if cut == 0 {
 		s.createdMs = l.now().UnixMilli()
 	}
 	s.size.Store(cut)
@@ -274,6 +284,7 @@ func (l *Log) truncateSegmentLocked(s *segment, offset int64) error {
 	l.opts.PageCache.forgetFrom(s, cut)
 	l.endOffset.Store(s.next)
 	l.syncedOffset.Store(min(l.syncedOffset.Load(), s.next))
+	l.cleanedTo.Store(min(l.cleanedTo.Load(), s.next))
 	return nil
 }
 
@@ -291,7 +302,7 @@ func (l *Log) resetLocked(offset int64) error {
 		err = l.syncDirIfDirtyLocked()
 	}
 	if err == nil {
-		err = l.writeCheckpoint(offset)
+		err = l.writeCheckpoint(checkpointName, offset)
 	}
 	l.mu.Lock()
 	l.segments = nil
@@ -301,6 +312,7 @@ func (l *Log) resetLocked(offset int64) error {
 	l.startOffset.Store(offset)
 	l.endOffset.Store(offset)
 	l.syncedOffset.Store(offset)
+	l.cleanedTo.Store(min(l.cleanedTo.Load(), offset))
 	l.mu.Unlock()
 	l.rolled = nil
 	if err != nil {

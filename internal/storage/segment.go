@@ -105,7 +105,7 @@ func (s *segment) empty() bool { return s.next == s.base }
 // first-batch facts, timestamps and the index entries. The caller holds
 // Log.mu when the segment is visible to readers.
 func (s *segment) track(h record.Header, pos int64, indexInterval int) {
-	if s.empty() {
+	if pos == 0 {
 		s.epoch = h.PartitionLeaderEpoch
 		s.firstTimestamp = h.MaxTimestamp
 	}
@@ -310,7 +310,8 @@ func (s *segment) rescanFrom(end int64, indexInterval int, verify bool) (goodEnd
 		switch {
 		case pos == start && start > 0 && h.BaseOffset != expect:
 			return pos, fmt.Errorf("%w: index entry says offset %d at %d, batch has %d", errTorn, expect, pos, h.BaseOffset), nil
-		case pos == 0 && h.BaseOffset != s.base:
+		case pos == 0 && h.BaseOffset < s.base:
+			// (Above the base is fine: the cleaner removes first batches.)
 			return pos, fmt.Errorf("%w: first batch has offset %d, segment name says %d", errTorn, h.BaseOffset, s.base), nil
 		case h.BaseOffset < expect:
 			return pos, fmt.Errorf("%w: batch at %d has offset %d, expected at least %d", errTorn, pos, h.BaseOffset, expect), nil
