@@ -373,6 +373,7 @@ func (p *Partition) appendLocked(batches [][]byte, headers []record.Header, cfg 
 		if err != nil {
 			return AppendResult{}, 0, 0, 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 		}
+		p.snapshotIfRolledLocked(base)
 		// Only a transactional batch that opens its producer's
 		// transaction here moves the first unstable offset (recomputing
 		// it scans every producer of the partition). It moves before the
@@ -416,6 +417,7 @@ func (p *Partition) AppendInternal(batch []byte) (int64, error) {
 		p.appendMu.Unlock()
 		return 0, fmt.Errorf("%w: append %s-%d: %v", ErrStorage, p.Topic, p.Index, err)
 	}
+	p.snapshotIfRolledLocked(base)
 	if h.IsControl() {
 		p.producers.UpdateMarker(h, base, commit)
 		if !commit {
@@ -667,7 +669,7 @@ func (p *Partition) Close() error {
 		return nil
 	}
 	p.appendMu.Lock()
-	snapErr := p.writeSnapshotLocked()
+	snapErr := p.writeSnapshotLocked(p.log.EndOffset())
 	err := p.log.Close()
 	p.appendMu.Unlock()
 	if err != nil {

@@ -141,6 +141,56 @@ func TestDedupSurvivesCrash(t *testing.T) {
 	}
 }
 
+// The cleaner may remove a producer's latest batches (superseded by another
+// producer's records) while an older one stays: after a crash, the producer
+// state must still be the latest, from the snapshot taken when the segment
+// rolled, not go back to the older batch.
+func TestProducerStateSurvivesCompactionAndCrash(t *testing.T) {
+	mem := vfs.NewMem()
+	cfg := testConfig(FsyncAlways)
+	cfg.Storage.SegmentBytes = 1 // every batch starts a segment
+	cfg.Compaction = Compaction{Enabled: true, Clean: true}
+	p, err := Open(mem, "/data/t-0", "t", 0, cfg, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed := func(pid int64, seq int32, key string) []byte {
+		return record.Build(record.BatchSpec{ProducerID: pid, ProducerEpoch: 0, BaseSequence: seq,
+			Timestamp: time.Now().UnixMilli(), Records: []record.RecordSpec{{Key: []byte(key), Value: []byte("v")}}})
+	}
+	for _, b := range [][]byte{
+		keyed(3, 0, "kept"),  // producer 3's batch that stays
+		keyed(3, 1, "taken"), // producer 3's latest two, superseded below
+		keyed(3, 2, "taken"),
+		keyed(4, 0, "taken"),
+		keyed(4, 1, "last"), // the active segment
+	} {
+		if _, err := p.Append(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := p.Compact(time.Now())
+	if err != nil || stats.RecordsRemoved != 2 {
+		t.Fatalf("compaction: %+v, %v; want producer 3's two records removed", stats, err)
+	}
+	crashed := mem.Crash()
+	p.Close()
+	q, err := Open(crashed, "/data/t-0", "t", 0, cfg, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if res, err := q.Append(keyed(3, 2, "taken")); err != nil || !res.Duplicate || res.BaseOffset != 2 {
+		t.Fatalf("retry of producer 3's removed latest batch: base %d dup %v err %v, want a duplicate at 2", res.BaseOffset, res.Duplicate, err)
+	}
+	if _, err := q.Append(keyed(3, 3, "next")); err != nil {
+		t.Fatalf("producer 3's next batch after the crash: %v", err)
+	}
+}
+
 func TestFsyncAlwaysHidesUnsyncedData(t *testing.T) {
 	p := open(t, vfs.NewMem(), FsyncAlways)
 	defer p.Close()

@@ -13,9 +13,13 @@ import (
 )
 
 // recoverProducers rebuilds idempotent producer state: load the newest
-// snapshot at or below the log end (written at clean shutdown), then replay
-// batch headers after it. Without a usable snapshot the whole log is
-// replayed, so a crash never loses deduplication state for retained batches.
+// snapshot at or below the log end (written when a segment rolls, at start-up
+// and at clean shutdown), then replay batch headers after it. Without a
+// usable snapshot the whole log is replayed, so a crash never loses
+// deduplication state for retained batches. The snapshots matter for the
+// batches that are not retained: the cleaner removes batches of closed
+// segments, which may be a producer's latest (its state would then go back
+// to an older batch, and its next sequence be refused as out of order).
 func (p *Partition) recoverProducers() error {
 	p.producers = producerstate.New()
 	from := p.log.StartOffset()
@@ -64,11 +68,46 @@ func (p *Partition) recoverProducers() error {
 	p.producers.PruneAborted(p.log.StartOffset())
 	p.publishAbortedLocked()
 	p.firstUnstable.Store(p.producers.FirstUnstableOffset())
-	// Old snapshots are no longer needed once state is rebuilt.
+	// Old snapshots are no longer needed once state is rebuilt; one as of
+	// the recovered end replaces them (Open made that end durable).
 	for _, off := range snaps {
-		_ = p.fs.Remove(p.snapshotPath(off))
+		if off != end {
+			_ = p.fs.Remove(p.snapshotPath(off))
+		}
+	}
+	if err := p.writeSnapshotLocked(end); err != nil {
+		p.logger.Warn("producer state snapshot", "offset", end, "err", err)
 	}
 	return nil
+}
+
+// snapshotsKept is how many snapshots a partition keeps: the newest, and one
+// before it in case a crash loses the data the newest one is at.
+const snapshotsKept = 2
+
+// snapshotIfRolledLocked snapshots producer state, as of base, when the batch
+// just appended at base started a new segment, and removes older snapshots.
+// Every segment the cleaner may touch (all but the active one) then lies
+// below a snapshot. A failure is logged: it costs recovery only. p.appendMu
+// must be held, and the batch not yet applied to p.producers.
+func (p *Partition) snapshotIfRolledLocked(base int64) {
+	if base != p.log.ActiveSegmentBase() {
+		return
+	}
+	if err := p.writeSnapshotLocked(base); err != nil {
+		p.logger.Warn("producer state snapshot", "offset", base, "err", err)
+		return
+	}
+	snaps, err := p.listSnapshots()
+	if err != nil {
+		p.logger.Warn("list producer state snapshots", "err", err)
+		return
+	}
+	for _, off := range snaps[:max(len(snaps)-snapshotsKept, 0)] {
+		if err := p.fs.Remove(p.snapshotPath(off)); err != nil {
+			p.logger.Warn("remove producer state snapshot", "offset", off, "err", err)
+		}
+	}
 }
 
 func (p *Partition) listSnapshots() ([]int64, error) {
@@ -107,13 +146,13 @@ func (p *Partition) readSnapshot(offset int64) (*producerstate.State, int64, err
 	return producerstate.DecodeSnapshot(buf)
 }
 
-// writeSnapshotLocked persists producer state as of the log end.
-// p.appendMu must be held.
-func (p *Partition) writeSnapshotLocked() error {
+// writeSnapshotLocked persists producer state as of offset end, which the
+// caller knows it is (the log end, or the base of the batch just appended
+// and not yet applied). p.appendMu must be held.
+func (p *Partition) writeSnapshotLocked(end int64) error {
 	if p.producers.Empty() {
 		return nil
 	}
-	end := p.log.EndOffset()
 	name := p.snapshotPath(end)
 	tmp := name + ".tmp"
 	f, err := p.fs.Create(tmp)

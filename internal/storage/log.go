@@ -601,6 +601,15 @@ func (l *Log) SetOptions(o Options) {
 	l.opts = o.withDefaults()
 }
 
+// ActiveSegmentBase returns the base offset of the segment appends go to:
+// after an Append, equal to the batch's offset when the batch started a
+// segment.
+func (l *Log) ActiveSegmentBase() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.segments[len(l.segments)-1].base
+}
+
 // StartOffset is the first offset the log still holds (the log start offset).
 func (l *Log) StartOffset() int64 { return l.startOffset.Load() }
 
