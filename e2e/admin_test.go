@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,5 +194,63 @@ func TestOffsetsTimestampsAndDeleteRecords(t *testing.T) {
 	meta, err := adm.BrokerMetadata(ctx)
 	if err != nil || len(meta.Brokers) != 1 || meta.Cluster == "" || meta.Controller != meta.Brokers[0].NodeID {
 		t.Fatalf("cluster metadata: %v %+v", err, meta)
+	}
+}
+
+// Incremental alters of one topic sent at once, each setting its own
+// config, all take effect: each one's read of the current configs and its
+// write happen together (Kafka's controller serializes them too).
+func TestConcurrentIncrementalAlterConfigs(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	createTopic(t, adm, "altered", 1, nil)
+	settings := map[string]string{
+		"retention.ms": "3600001", "retention.bytes": "1048577", "segment.ms": "3600002",
+		"segment.bytes": "1048578", "max.message.bytes": "1048579", "delete.retention.ms": "3600003",
+		"min.compaction.lag.ms": "3600004", "max.compaction.lag.ms": "3600005",
+	}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(settings))
+		for name, value := range settings {
+			wg.Go(func() {
+				v := value + strconv.Itoa(round)
+				resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: name, Value: &v}}, "altered")
+				if err == nil {
+					_, err = resp.On("altered", nil)
+				}
+				if err == nil {
+					err = resp[0].Err
+				}
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rcs, err := adm.DescribeTopicConfigs(ctx, "altered")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := rcs.On("altered", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, c := range rc.Configs {
+			if c.Source == kmsg.ConfigSourceDynamicTopicConfig {
+				got[c.Key] = c.MaybeValue()
+			}
+		}
+		for name, value := range settings {
+			if got[name] != value+strconv.Itoa(round) {
+				t.Fatalf("round %d: %s is %q, want %q (overrides %v)", round, name, got[name], value+strconv.Itoa(round), got)
+			}
+		}
 	}
 }

@@ -18,7 +18,6 @@ package handler
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -63,20 +62,14 @@ func (h *Handler) handleIncrementalAlterConfigs(_ context.Context, req *conn.Req
 }
 
 func (h *Handler) incrementalAlterTopic(rr kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) error {
-	t, ok := h.catalog.Metadata().Topic(rr.ResourceName)
-	if !ok {
-		return fmt.Errorf("%w: %s", topics.ErrUnknownTopic, rr.ResourceName)
-	}
 	isList := func(name string) bool {
 		info, ok := config.DescribeTopic(name)
 		return ok && info.Type == config.TypeList
 	}
-	base := func(name string) []string { return h.opts.Broker.TopicList(t.Configs, name) }
-	next, err := applyConfigOps(t.Configs, rr.Configs, isList, base, topics.ErrInvalidConfig)
-	if err != nil {
-		return err
-	}
-	return h.catalog.SetConfigs(rr.ResourceName, next, validateOnly)
+	return h.catalog.UpdateConfigs(rr.ResourceName, func(current map[string]string) (map[string]string, error) {
+		base := func(name string) []string { return h.opts.Broker.TopicList(current, name) }
+		return applyConfigOps(current, rr.Configs, isList, base, topics.ErrInvalidConfig)
+	}, validateOnly)
 }
 
 func splitList(s string) []string {

@@ -35,8 +35,14 @@ func (h *Handler) alterBrokerConfigs(name string, next map[string]string, ops []
 	if err != nil {
 		return err
 	}
-	if ops != nil {
-		current := h.catalog.BrokerConfigs(perBroker)
+	if ops == nil {
+		return h.catalog.SetBrokerConfigs(perBroker, next, validateOnly)
+	}
+	isList := func(name string) bool {
+		info, ok := config.DescribeBroker(name)
+		return ok && info.Type == config.TypeList
+	}
+	return h.catalog.UpdateBrokerConfigs(perBroker, func(current map[string]string) (map[string]string, error) {
 		base := func(name string) []string {
 			if v, ok := current[name]; ok {
 				return splitList(v)
@@ -44,15 +50,8 @@ func (h *Handler) alterBrokerConfigs(name string, next map[string]string, ops []
 			value, _, _ := h.opts.Broker.Effective(name)
 			return splitList(value)
 		}
-		isList := func(name string) bool {
-			info, ok := config.DescribeBroker(name)
-			return ok && info.Type == config.TypeList
-		}
-		if next, err = applyConfigOps(current, ops, isList, base, topics.ErrInvalidBrokerConfig); err != nil {
-			return err
-		}
-	}
-	return h.catalog.SetBrokerConfigs(perBroker, next, validateOnly)
+		return applyConfigOps(current, ops, isList, base, topics.ErrInvalidBrokerConfig)
+	}, validateOnly)
 }
 
 // applyConfigOps applies IncrementalAlterConfigs operations to a copy of

@@ -267,14 +267,26 @@ func (c *Catalog) CreatePartitions(name string, count int32, validateOnly bool) 
 
 // SetConfigs replaces a topic's overrides and applies them to its partitions.
 func (c *Catalog) SetConfigs(name string, configs map[string]string, validateOnly bool) error {
-	if err := ValidateConfigs(configs); err != nil {
-		return err
-	}
+	return c.UpdateConfigs(name, func(map[string]string) (map[string]string, error) { return configs, nil }, validateOnly)
+}
+
+// UpdateConfigs replaces a topic's overrides with what update makes of the
+// current ones (which it must not modify), and applies them to its
+// partitions. It runs under the catalog lock, so concurrent updates of one
+// topic (IncrementalAlterConfigs) each see the other's result.
+func (c *Catalog) UpdateConfigs(name string, update func(current map[string]string) (map[string]string, error), validateOnly bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.meta.Topic(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	configs, err := update(t.Configs)
+	if err != nil {
+		return err
+	}
+	if err := ValidateConfigs(configs); err != nil {
+		return err
 	}
 	if validateOnly {
 		return nil
@@ -311,9 +323,20 @@ func (c *Catalog) BrokerConfigs(perBroker bool) map[string]string {
 // or the cluster default, and applies the new topic defaults to every
 // partition. Problems come back as config.CheckDynamic reports them.
 func (c *Catalog) SetBrokerConfigs(perBroker bool, configs map[string]string, validateOnly bool) error {
+	return c.UpdateBrokerConfigs(perBroker, func(map[string]string) (map[string]string, error) { return configs, nil }, validateOnly)
+}
+
+// UpdateBrokerConfigs is SetBrokerConfigs with what update makes of the
+// current configs of the scope (which it must not modify), under the catalog
+// lock as UpdateConfigs.
+func (c *Catalog) UpdateBrokerConfigs(perBroker bool, update func(current map[string]string) (map[string]string, error), validateOnly bool) error {
 	// Under the lock, so the check sees the other scope as it will stay.
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	configs, err := update(c.BrokerConfigs(perBroker))
+	if err != nil {
+		return err
+	}
 	if err := c.opts.Broker.CheckDynamic(configs, perBroker); err != nil {
 		return brokerConfigError{err}
 	}
