@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,4 +189,73 @@ func TestCommittedOffsetsSurviveRestart(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// A KIP-848 member subscribed by regular expression is assigned the
+// partitions of every topic it matches, the broker resolving it (franz-go
+// sends the regex instead of topic names), and of a matching topic created
+// later; a topic it does not match stays unassigned.
+func TestKIP848RegexSubscription(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	createTopic(t, adm, "clicks-web", 2, nil)
+	createTopic(t, adm, "clicks-app", 1, nil)
+	createTopic(t, adm, "orders", 1, nil)
+	ctx := brokertest.Context(t, 60*time.Second)
+	producer := b.Client()
+	for _, topic := range []string{"clicks-web", "clicks-app", "orders"} {
+		if err := producer.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("v")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consumer := b.Client(kgo.ConsumerGroup("regex-848"), kgo.ServerSideBalancer(), kgo.ConsumeRegex(),
+		kgo.ConsumeTopics("clicks-.*"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.MetadataMinAge(100*time.Millisecond), kgo.FetchMaxWait(250*time.Millisecond))
+	seen := map[string]bool{}
+	consumeUntil := func(want ...string) {
+		t.Helper()
+		for !allSeen(seen, want) {
+			fs := consumer.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("consumed from %v, want %v", seen, want)
+			}
+			fs.EachRecord(func(r *kgo.Record) { seen[r.Topic] = true })
+		}
+	}
+	consumeUntil("clicks-web", "clicks-app")
+	createTopic(t, adm, "clicks-mobile", 1, nil)
+	if err := producer.ProduceSync(ctx, &kgo.Record{Topic: "clicks-mobile", Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	consumeUntil("clicks-web", "clicks-app", "clicks-mobile")
+	if seen["orders"] {
+		t.Fatal("consumed from orders, which the regex does not match")
+	}
+	described, err := adm.DescribeConsumerGroups(ctx, "regex-848")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := described["regex-848"]
+	if g.Err != nil || len(g.Members) != 1 {
+		t.Fatalf("ConsumerGroupDescribe: err %v, %d members; want a KIP-848 group of 1", g.Err, len(g.Members))
+	}
+	if re := g.Members[0].SubscribedTopicRegex; re == nil || *re == "" {
+		t.Fatalf("the member describes no subscribed regex: %+v", g.Members[0])
+	}
+	assigned := map[string]int{}
+	for topic, parts := range g.Members[0].Assignment {
+		assigned[topic] = len(parts)
+	}
+	if want := map[string]int{"clicks-web": 2, "clicks-app": 1, "clicks-mobile": 1}; !maps.Equal(assigned, want) {
+		t.Fatalf("assigned %v, want %v", assigned, want)
+	}
+}
+
+func allSeen(seen map[string]bool, want []string) bool {
+	for _, w := range want {
+		if !seen[w] {
+			return false
+		}
+	}
+	return true
 }

@@ -109,6 +109,7 @@ func New(opts Options) (*Broker, error) {
 		Logger:                opts.Logger.With("component", "group"),
 		Topics:                b.topicLookup,
 		TopicByID:             b.topicByID,
+		ListTopics:            b.topicNames,
 	}, offsetsLog{internalLog{catalog: b.catalog, topic: offsetsTopic}})
 	b.txns = txn.New(txn.Config{
 		Partitions:    cfg.TransactionStateLogNumPartitions(),
@@ -125,6 +126,16 @@ func New(opts Options) (*Broker, error) {
 func (b *Broker) topicLookup(name string) ([16]byte, int32, bool) {
 	t, ok := b.catalog.Metadata().Topic(name)
 	return t.ID, t.Partitions, ok
+}
+
+// topicNames lists every topic, internal ones included: KIP-848 regular
+// expressions are resolved against them all, as Kafka does.
+func (b *Broker) topicNames() []string {
+	var names []string
+	for _, t := range b.catalog.Metadata().Topics() {
+		names = append(names, t.Name)
+	}
+	return names
 }
 
 func (b *Broker) topicByID(id [16]byte) (string, bool) {
