@@ -112,11 +112,13 @@ func New(opts Options) (*Broker, error) {
 		ListTopics:            b.topicNames,
 	}, offsetsLog{internalLog{catalog: b.catalog, topic: offsetsTopic}})
 	b.txns = txn.New(txn.Config{
-		Partitions:    cfg.TransactionStateLogNumPartitions(),
-		MaxTimeout:    cfg.TransactionMaxTimeout(),
-		AbortInterval: cfg.TransactionAbortTimedOutInterval(),
-		Now:           time.Now,
-		Logger:        opts.Logger.With("component", "txn"),
+		Partitions:     cfg.TransactionStateLogNumPartitions(),
+		MaxTimeout:     cfg.TransactionMaxTimeout(),
+		AbortInterval:  cfg.TransactionAbortTimedOutInterval(),
+		IDExpiration:   cfg.TransactionalIDExpiration(),
+		ExpireInterval: cfg.TransactionRemoveExpiredInterval(),
+		Now:            time.Now,
+		Logger:         opts.Logger.With("component", "txn"),
 	}, txnStateLog{internalLog{catalog: b.catalog, topic: txnStateTopic}},
 		txnMarkers{catalog: b.catalog, groups: b.groups, log: opts.Logger.With("component", "txn")},
 		b.catalog.Metadata())
@@ -294,6 +296,15 @@ func (b *Broker) startBackground(ctx context.Context) {
 			} else if n > 0 {
 				b.log.Info("retention deleted segments", "topic", p.Topic, "partition", p.Index, "segments", n)
 			}
+		}
+	})
+	b.every(ctx, b.cfg.ProducerIDExpirationCheckInterval(), func() {
+		maxIdle, n := b.cfg.ProducerIDExpiration(), 0
+		for _, p := range b.catalog.Partitions().All() {
+			n += p.ExpireProducers(time.Now(), maxIdle)
+		}
+		if n > 0 {
+			b.log.Info("expired idle producer ids", "producer_states", n, "producer_id_expiration", maxIdle)
 		}
 	})
 	b.every(ctx, b.cfg.LogCleanerBackoff(), func() {

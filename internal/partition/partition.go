@@ -239,17 +239,16 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 			return AppendResult{}, fmt.Errorf("%w: %d > %d bytes", ErrBatchTooLarge, len(b), cfg.MaxMessageBytes)
 		}
 		h, err := record.Validate(b)
-		if err != nil {
-			if errors.Is(err, record.ErrUnsupportedMagic) {
-				return AppendResult{}, fmt.Errorf("%w: %v", ErrUnsupportedFormat, err)
-			}
+		switch {
+		case errors.Is(err, record.ErrUnsupportedMagic):
+			return AppendResult{}, fmt.Errorf("%w: %v", ErrUnsupportedFormat, err)
+		case errors.Is(err, record.ErrBadExtent):
+			return AppendResult{}, fmt.Errorf("%w: %v", ErrInvalidRecord, err)
+		case err != nil:
 			return AppendResult{}, fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 		}
-		if h.IsControl() {
-			return AppendResult{}, fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
-		}
-		if h.IsTransactional() && h.ProducerID < 0 {
-			return AppendResult{}, fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
+		if err := checkClientBatch(h); err != nil {
+			return AppendResult{}, err
 		}
 		if cfg.Compaction.Enabled {
 			if err := checkKeys(b); err != nil {
@@ -267,6 +266,27 @@ func (p *Partition) AppendCollecting(records []byte, notes *Notifications) (Appe
 		p.advanceHighWatermark(end, total, notes)
 	}
 	return res, nil
+}
+
+// checkClientBatch applies the checks Kafka's LogValidator makes of a batch
+// a client produced (INVALID_RECORD), beyond those every stored batch
+// passes: at least one record and exactly one offset per record (only the
+// cleaner leaves gaps), no control batch, a sequence for a producer id and
+// a producer id for a transaction.
+func checkClientBatch(h record.Header) error {
+	switch {
+	case h.NumRecords <= 0:
+		return fmt.Errorf("%w: record count %d", ErrInvalidRecord, h.NumRecords)
+	case h.LastOffsetDelta != h.NumRecords-1:
+		return fmt.Errorf("%w: last offset delta %d does not match %d records", ErrInvalidRecord, h.LastOffsetDelta, h.NumRecords)
+	case h.IsControl():
+		return fmt.Errorf("%w: producers may not write control batches", ErrInvalidRecord)
+	case h.ProducerID >= 0 && h.BaseSequence < 0:
+		return fmt.Errorf("%w: producer %d with sequence %d", ErrInvalidRecord, h.ProducerID, h.BaseSequence)
+	case h.IsTransactional() && h.ProducerID < 0:
+		return fmt.Errorf("%w: transactional batch without a producer id", ErrInvalidRecord)
+	}
+	return nil
 }
 
 // checkKeys refuses a batch with a record without a key, which a compacted
@@ -661,6 +681,14 @@ func (p *Partition) Producers() []producerstate.Producer {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	return p.producers.All()
+}
+
+// ExpireProducers forgets the idempotent state of producers idle for
+// maxIdle or longer (producer.id.expiration.ms), returning how many.
+func (p *Partition) ExpireProducers(now time.Time, maxIdle time.Duration) int {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.producers.ExpireIdle(now.UnixMilli(), maxIdle.Milliseconds())
 }
 
 // Close snapshots producer state and closes the log. It is idempotent.

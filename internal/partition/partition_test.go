@@ -2,6 +2,7 @@ package partition
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -62,8 +63,9 @@ func TestAppendIdempotence(t *testing.T) {
 		{"new epoch must start at 0", batch(7, 1, 3, "x"), 0, ErrOutOfOrderSequence, false},
 		{"new epoch", batch(7, 1, 0, "d"), 3, nil, false},
 		{"old epoch now fenced", batch(7, 0, 3, "x"), 0, ErrInvalidEpoch, false},
-		{"unknown producer mid-stream", batch(8, 0, 5, "x"), 0, ErrOutOfOrderSequence, false},
-		{"plain batch", batch(-1, -1, -1, "e", "f"), 4, nil, false},
+		{"unknown producer at any sequence (KIP-360)", batch(8, 0, 5, "x"), 4, nil, false},
+		{"its next sequence", batch(8, 0, 6, "y"), 5, nil, false},
+		{"plain batch", batch(-1, -1, -1, "e", "f"), 6, nil, false},
 	}
 	for _, st := range steps {
 		res, err := p.Append(st.batch)
@@ -74,8 +76,43 @@ func TestAppendIdempotence(t *testing.T) {
 			t.Fatalf("%s: base %d dup %v, want %d %v", st.name, res.BaseOffset, res.Duplicate, st.wantBase, st.wantDup)
 		}
 	}
-	if hwm := p.HighWatermark(); hwm != 6 {
-		t.Fatalf("high watermark %d, want 6", hwm)
+	if hwm := p.HighWatermark(); hwm != 8 {
+		t.Fatalf("high watermark %d, want 8", hwm)
+	}
+}
+
+// TestAppendRefusesImpossibleClientBatches: batches whose CRC matches but
+// whose counts no client may send get INVALID_RECORD, as Kafka's
+// LogValidator gives them, and leave the log as it was.
+func TestAppendRefusesImpossibleClientBatches(t *testing.T) {
+	p := open(t, vfs.NewMem(), FsyncNever)
+	defer p.Close()
+	// patch rewrites a header field of a good batch and fixes its CRC.
+	patch := func(b []byte, at int, v int32) []byte {
+		b = append([]byte(nil), b...)
+		binary.BigEndian.PutUint32(b[at:], uint32(v))
+		binary.BigEndian.PutUint32(b[17:], record.Checksum(b))
+		return b
+	}
+	const lastOffsetDelta, recordCount, baseSequence = 23, 57, 53
+	for _, tc := range []struct {
+		name    string
+		batch   []byte
+		wantErr error
+	}{
+		{"negative last offset delta", patch(batch(-1, -1, -1, "a"), lastOffsetDelta, -5), ErrInvalidRecord},
+		{"delta beyond the records", patch(batch(-1, -1, -1, "a"), lastOffsetDelta, 3), ErrInvalidRecord},
+		{"no records", patch(batch(-1, -1, -1, "a"), recordCount, 0), ErrInvalidRecord},
+		{"producer id without a sequence", patch(batch(9, 0, 0, "a"), baseSequence, -1), ErrInvalidRecord},
+		{"damaged bytes", func() []byte { b := batch(-1, -1, -1, "a"); b[len(b)-1] ^= 1; return b }(), ErrCorruptBatch},
+	} {
+		if _, err := p.Append(tc.batch); !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.wantErr)
+		}
+	}
+	res, err := p.Append(batch(-1, -1, -1, "ok"))
+	if err != nil || res.BaseOffset != 0 {
+		t.Fatalf("good batch after the refused ones: base %d err %v", res.BaseOffset, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/samsa-broker/samsa/internal/producerstate"
 	"github.com/samsa-broker/samsa/internal/record"
@@ -143,7 +144,7 @@ func (p *Partition) readSnapshot(offset int64) (*producerstate.State, int64, err
 	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
 		return nil, 0, err
 	}
-	return producerstate.DecodeSnapshot(buf)
+	return producerstate.DecodeSnapshot(buf, time.Now().UnixMilli())
 }
 
 // writeSnapshotLocked persists producer state as of offset end, which the

@@ -47,6 +47,10 @@ type Producer struct {
 	// TxnFirstOffset is the first offset of the producer's open transaction
 	// on this partition, or -1 when none is open.
 	TxnFirstOffset int64
+	// LastTimestamp is the max timestamp of the producer's latest batch or
+	// marker (Kafka's lastTimestamp): producer.id.expiration.ms counts from
+	// it.
+	LastTimestamp int64
 }
 
 func (p *Producer) last() *BatchMeta {
@@ -128,11 +132,10 @@ func (s *State) Check(h record.Header) (orig BatchMeta, dup bool, err error) {
 	}
 	p, known := s.producers[h.ProducerID]
 	if !known {
-		// A producer we have never seen (or whose state expired) must start
-		// at sequence 0; anything else means batches before it were lost.
-		if h.BaseSequence != 0 && !h.IsControl() {
-			return BatchMeta{}, false, fmt.Errorf("%w: unknown producer %d starts at sequence %d", ErrOutOfOrderSequence, h.ProducerID, h.BaseSequence)
-		}
+		// A producer with no state here (never seen, expired, or all its
+		// batches removed by retention) is accepted at any sequence, as
+		// Kafka does since KIP-360: refusing it would make an idle
+		// producer's next send fail after producer.id.expiration.ms.
 		return BatchMeta{}, false, nil
 	}
 	if h.ProducerEpoch < p.Epoch {
@@ -189,6 +192,7 @@ func (s *State) Update(h record.Header, baseOffset int64) {
 		p.Epoch = h.ProducerEpoch
 		p.Batches = p.Batches[:0]
 	}
+	p.LastTimestamp = h.MaxTimestamp
 	lastOffset := baseOffset + int64(h.LastOffsetDelta)
 	if h.IsControl() {
 		// A marker whose type is unknown here ends the open transaction
@@ -274,18 +278,20 @@ func (s *State) PruneAborted(offset int64) bool {
 	return true
 }
 
-// FenceEpoch raises producer id's epoch without a batch (InitProducerId bumps,
-// transaction markers), forgetting its sequence history.
-func (s *State) FenceEpoch(id int64, epoch int16) {
-	p, ok := s.producers[id]
-	if !ok {
-		s.producers[id] = &Producer{ID: id, Epoch: epoch, TxnFirstOffset: -1}
-		return
+// ExpireIdle forgets the producers without an open transaction whose last
+// batch is at least maxIdle milliseconds older than now (Kafka's
+// producer.id.expiration.ms), returning how many it removed. A producer
+// that comes back is accepted at any sequence (see Check), so expiry only
+// costs the deduplication of a retry sent after it.
+func (s *State) ExpireIdle(now, maxIdle int64) int {
+	n := 0
+	for id, p := range s.producers {
+		if p.TxnFirstOffset < 0 && now-p.LastTimestamp >= maxIdle {
+			delete(s.producers, id)
+			n++
+		}
 	}
-	if epoch > p.Epoch {
-		p.Epoch = epoch
-		p.Batches = p.Batches[:0]
-	}
+	return n
 }
 
 // FirstUnstableOffset returns the lowest first offset of any open

@@ -59,7 +59,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	s.Update(record.Header{ProducerID: 8, BaseSequence: 0, Attributes: 0x10}, 400)
 	s.UpdateMarker(record.Header{ProducerID: 8, BaseSequence: -1, Attributes: 0x30}, 450, false)
 	b := s.EncodeSnapshot(1234)
-	got, off, err := DecodeSnapshot(b)
+	got, off, err := DecodeSnapshot(b, 0)
 	if err != nil || off != 1234 {
 		t.Fatalf("decode: off %d err %v", off, err)
 	}
@@ -73,28 +73,85 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Fatalf("aborted transactions after decode: %+v", a)
 	}
 	for _, bad := range [][]byte{nil, b[:10], append(append([]byte(nil), b[:len(b)-1]...), b[len(b)-1]^1)} {
-		if _, _, err := DecodeSnapshot(bad); !errors.Is(err, ErrBadSnapshot) {
+		if _, _, err := DecodeSnapshot(bad, 0); !errors.Is(err, ErrBadSnapshot) {
 			t.Fatalf("bad snapshot accepted: %v", err)
 		}
 	}
 }
 
-// TestSnapshotVersion1 decodes a snapshot as written before transactions
-// had an aborted-transaction section.
-func TestSnapshotVersion1(t *testing.T) {
+// TestSnapshotOldVersions decodes snapshots as written before transactions
+// (version 1: no aborted-transaction section) and before expiry (version 2:
+// no last timestamp, taken from the newest batch).
+func TestSnapshotOldVersions(t *testing.T) {
 	s := New()
-	s.Update(hdr(1, 2, 0, 3), 10)
-	v2 := s.EncodeSnapshot(14)
-	// A v1 file is a v2 file without the (empty) aborted count.
-	body := append([]byte(nil), v2[:len(v2)-8]...)
+	h := hdr(1, 2, 0, 3)
+	h.MaxTimestamp = 777
+	s.Update(h, 10)
+	v3 := s.EncodeSnapshot(14)
+	// One producer: an 18-byte file header, then id, epoch and
+	// txnFirstOffset (18 bytes) before the 8-byte last timestamp.
+	body := append(append([]byte(nil), v3[:36]...), v3[44:len(v3)-4]...)
+	body[5] = 2
+	v2 := binary.BigEndian.AppendUint32(append([]byte(nil), body...), crc32.Checksum(body, castagnoli))
+	body = body[:len(body)-4] // a v1 file also lacks the (empty) aborted count
 	body[5] = 1
 	v1 := binary.BigEndian.AppendUint32(body, crc32.Checksum(body, castagnoli))
-	got, off, err := DecodeSnapshot(v1)
-	if err != nil || off != 14 {
-		t.Fatalf("decode v1: off %d err %v", off, err)
+	for name, b := range map[string][]byte{"v1": v1, "v2": v2, "v3": v3} {
+		got, off, err := DecodeSnapshot(b, 5000)
+		if err != nil || off != 14 {
+			t.Fatalf("decode %s: off %d err %v", name, off, err)
+		}
+		if p, ok := got.Producer(1); !ok || p.Epoch != 2 || len(p.Batches) != 1 || p.LastTimestamp != 777 {
+			t.Fatalf("producer after %s decode: %+v %v", name, p, ok)
+		}
 	}
-	if p, ok := got.Producer(1); !ok || p.Epoch != 2 || len(p.Batches) != 1 {
-		t.Fatalf("producer after v1 decode: %+v %v", p, ok)
+}
+
+// TestUnknownProducerAnySequence: a producer without state is accepted at
+// any sequence (Kafka since KIP-360), a known one must continue its own.
+func TestUnknownProducerAnySequence(t *testing.T) {
+	s := New()
+	if _, dup, err := s.Check(hdr(7, 0, 999, 0)); err != nil || dup {
+		t.Fatalf("unknown producer at sequence 999: dup %v err %v", dup, err)
+	}
+	s.Update(hdr(7, 0, 999, 0), 0)
+	if _, _, err := s.Check(hdr(7, 0, 1001, 0)); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("gap after a known batch: err %v", err)
+	}
+	if _, _, err := s.Check(hdr(7, 0, 1000, 0)); err != nil {
+		t.Fatalf("next sequence: %v", err)
+	}
+}
+
+// TestExpireIdle forgets idle producers but never one with an open
+// transaction, and a snapshot keeps the timestamp expiry counts from.
+func TestExpireIdle(t *testing.T) {
+	s := New()
+	at := func(h record.Header, ts int64) record.Header { h.MaxTimestamp = ts; return h }
+	s.Update(at(hdr(1, 0, 0, 0), 1000), 0)                                                 // idle since 1000
+	s.Update(at(hdr(2, 0, 0, 0), 5000), 1)                                                 // recent
+	s.Update(at(record.Header{ProducerID: 3, BaseSequence: 0, Attributes: 0x10}, 1000), 2) // open transaction
+	got, _, err := DecodeSnapshot(s.EncodeSnapshot(3), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*State{s, got} {
+		if n := st.ExpireIdle(6000, 2000); n != 1 {
+			t.Fatalf("expired %d producers, want 1", n)
+		}
+		if _, ok := st.Producer(1); ok {
+			t.Fatal("idle producer 1 kept")
+		}
+		if _, ok := st.Producer(2); !ok {
+			t.Fatal("recent producer 2 expired")
+		}
+		if !st.InTransaction(3) {
+			t.Fatal("producer 3's open transaction expired")
+		}
+	}
+	// Expired producer 1 comes back where it left off.
+	if _, _, err := s.Check(hdr(1, 0, 1, 0)); err != nil {
+		t.Fatalf("expired producer resuming: %v", err)
 	}
 }
 
@@ -157,12 +214,12 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add(s.EncodeSnapshot(5))
 	f.Add([]byte("SPSN"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		st, off, err := DecodeSnapshot(b)
+		st, off, err := DecodeSnapshot(b, 0)
 		if err != nil {
 			return
 		}
 		again := st.EncodeSnapshot(off)
-		st2, off2, err := DecodeSnapshot(again)
+		st2, off2, err := DecodeSnapshot(again, 0)
 		if err != nil || off2 != off || !bytes.Equal(st2.EncodeSnapshot(off2), again) {
 			t.Fatalf("re-encoded snapshot does not decode to the same state: %v", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"sort"
 )
 
-// Snapshot file format (version 2), all integers big-endian:
+// Snapshot file format (version 3), all integers big-endian:
 //
 //	+--------+---------+----------------+--------+=================+
 //	| "SPSN" | version | offset (int64) | count  | count producers |
@@ -19,12 +19,15 @@ import (
 //	| uint32  |                  | uint32 |
 //	+---------+==================+--------+
 //
-//	producer: id int64 | epoch int16 | txnFirstOffset int64 | nBatches uint8 |
+//	producer: id int64 | epoch int16 | txnFirstOffset int64 |
+//	          lastTimestamp int64 | nBatches uint8 |
 //	          nBatches × (firstSeq int32 | lastSeq int32 | firstOffset int64 |
 //	                      lastOffset int64 | maxTimestamp int64)
 //	txn:      producerID int64 | firstOffset int64 | lastOffset int64
 //
-// Version 1 files (written before transactions) have no aborted section.
+// Version 1 files (written before transactions) have no aborted section;
+// versions 1 and 2 have no lastTimestamp, which is then taken from the
+// newest batch (or the snapshot's load time for a producer without one).
 //
 // The CRC-32C covers every byte before it. offset is the log end offset the
 // snapshot reflects: recovery loads it and replays batch headers from there.
@@ -33,7 +36,7 @@ import (
 
 const (
 	snapshotMagic   = "SPSN"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	batchMetaSize   = 4 + 4 + 8 + 8 + 8
 	abortedTxnSize  = 8 + 8 + 8
 )
@@ -61,6 +64,7 @@ func (s *State) EncodeSnapshot(endOffset int64) []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(p.ID))
 		b = binary.BigEndian.AppendUint16(b, uint16(p.Epoch))
 		b = binary.BigEndian.AppendUint64(b, uint64(p.TxnFirstOffset))
+		b = binary.BigEndian.AppendUint64(b, uint64(p.LastTimestamp))
 		b = append(b, uint8(len(p.Batches)))
 		for _, m := range p.Batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(m.FirstSeq))
@@ -80,8 +84,9 @@ func (s *State) EncodeSnapshot(endOffset int64) []byte {
 }
 
 // DecodeSnapshot parses a snapshot, returning the state and the log end
-// offset it reflects.
-func DecodeSnapshot(b []byte) (*State, int64, error) {
+// offset it reflects. now (Unix milliseconds) stands in for the last
+// timestamp of a producer that an old-version snapshot holds no batch of.
+func DecodeSnapshot(b []byte, now int64) (*State, int64, error) {
 	if len(b) < 22 || string(b[:4]) != snapshotMagic {
 		return nil, 0, fmt.Errorf("%w: missing header", ErrBadSnapshot)
 	}
@@ -90,7 +95,7 @@ func DecodeSnapshot(b []byte) (*State, int64, error) {
 		return nil, 0, fmt.Errorf("%w: checksum mismatch", ErrBadSnapshot)
 	}
 	version := binary.BigEndian.Uint16(body[4:])
-	if version != 1 && version != snapshotVersion {
+	if version < 1 || version > snapshotVersion {
 		return nil, 0, fmt.Errorf("%w: unknown version %d", ErrBadSnapshot, version)
 	}
 	endOffset := int64(binary.BigEndian.Uint64(body[6:]))
@@ -98,16 +103,24 @@ func DecodeSnapshot(b []byte) (*State, int64, error) {
 	rest := body[18:]
 	s := New()
 	for i := uint32(0); i < count; i++ {
-		if len(rest) < 19 {
+		fixed := 19
+		if version >= 3 {
+			fixed += 8
+		}
+		if len(rest) < fixed {
 			return nil, 0, fmt.Errorf("%w: truncated producer %d", ErrBadSnapshot, i)
 		}
 		p := &Producer{
 			ID:             int64(binary.BigEndian.Uint64(rest)),
 			Epoch:          int16(binary.BigEndian.Uint16(rest[8:])),
 			TxnFirstOffset: int64(binary.BigEndian.Uint64(rest[10:])),
+			LastTimestamp:  now,
 		}
-		n := int(rest[18])
-		rest = rest[19:]
+		if version >= 3 {
+			p.LastTimestamp = int64(binary.BigEndian.Uint64(rest[18:]))
+		}
+		n := int(rest[fixed-1])
+		rest = rest[fixed:]
 		if n > MaxBatchesPerProducer || len(rest) < n*batchMetaSize {
 			return nil, 0, fmt.Errorf("%w: bad batch count %d", ErrBadSnapshot, n)
 		}
@@ -120,6 +133,9 @@ func DecodeSnapshot(b []byte) (*State, int64, error) {
 				MaxTimestamp: int64(binary.BigEndian.Uint64(rest[24:])),
 			})
 			rest = rest[batchMetaSize:]
+		}
+		if version < 3 && n > 0 {
+			p.LastTimestamp = p.Batches[n-1].MaxTimestamp
 		}
 		s.producers[p.ID] = p
 	}

@@ -16,7 +16,8 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b[offAttributes:], castag
 // Validate checks one complete batch as a broker receives it: b is exactly
 // one batch, magic 2, a known codec, a matching CRC, non-negative counts and
 // a lastOffsetDelta that can hold the records. It returns the parsed header.
-// Errors wrap ErrCorrupt or ErrUnsupportedMagic.
+// Errors wrap ErrCorrupt or ErrUnsupportedMagic; impossible counts in a
+// batch whose CRC matches also wrap ErrBadExtent.
 //
 // recordCount == lastOffsetDelta+1 is not required, because compaction can
 // leave gaps inside a batch; only lastOffsetDelta >= recordCount-1 is.
@@ -33,17 +34,19 @@ func Validate(b []byte) (Header, error) {
 		return h, fmt.Errorf("%w: batch length %d below the header size", ErrCorrupt, h.BatchLength)
 	case len(b) != h.Size():
 		return h, fmt.Errorf("%w: batch length says %d bytes, have %d", ErrCorrupt, h.Size(), len(b))
-	case h.NumRecords < 0:
-		return h, fmt.Errorf("%w: negative record count %d", ErrCorrupt, h.NumRecords)
-	case h.LastOffsetDelta < 0:
-		return h, fmt.Errorf("%w: negative last offset delta %d", ErrCorrupt, h.LastOffsetDelta)
-	case h.NumRecords > 0 && h.LastOffsetDelta < h.NumRecords-1:
-		return h, fmt.Errorf("%w: last offset delta %d cannot hold %d records", ErrCorrupt, h.LastOffsetDelta, h.NumRecords)
 	case h.Compression() > Zstd:
 		return h, fmt.Errorf("%w: unknown compression codec %d", ErrCorrupt, h.Compression())
 	}
 	if sum := Checksum(b); sum != h.CRC {
 		return h, fmt.Errorf("%w: crc %08x, computed %08x", ErrCorrupt, h.CRC, sum)
+	}
+	switch {
+	case h.NumRecords < 0:
+		return h, fmt.Errorf("%w: %w: negative record count %d", ErrCorrupt, ErrBadExtent, h.NumRecords)
+	case h.LastOffsetDelta < 0:
+		return h, fmt.Errorf("%w: %w: negative last offset delta %d", ErrCorrupt, ErrBadExtent, h.LastOffsetDelta)
+	case h.NumRecords > 0 && h.LastOffsetDelta < h.NumRecords-1:
+		return h, fmt.Errorf("%w: %w: last offset delta %d cannot hold %d records", ErrCorrupt, ErrBadExtent, h.LastOffsetDelta, h.NumRecords)
 	}
 	return h, nil
 }

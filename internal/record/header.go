@@ -52,6 +52,12 @@ var ErrCorrupt = errors.New("corrupt record batch")
 // not 2, such as the message sets of magic 0 and 1.
 var ErrUnsupportedMagic = errors.New("unsupported record batch magic")
 
+// ErrBadExtent is returned (wrapped, with ErrCorrupt) for a batch whose CRC
+// matches but whose record count or last offset delta is impossible: the
+// client built it wrong (Kafka's INVALID_RECORD) rather than the bytes
+// being damaged on the way.
+var ErrBadExtent = errors.New("record batch with an impossible offset range")
+
 // Codec is the compression codec in the low three attribute bits.
 type Codec int8
 

@@ -10,7 +10,8 @@
 // coordinator that restarts in a Prepare state writes the markers again
 // (markers are idempotent) and completes it. Ongoing transactions that
 // outlive their timeout are aborted with a bumped epoch, which fences the
-// producer that let them hang.
+// producer that let them hang. Ids idle longer than transactional.id.
+// expiration.ms are forgotten, with a tombstone in the log.
 //
 // Concurrency: c.mu guards the map of transactional ids and every field of
 // their state, and is never held across I/O. Each transactional id also has
@@ -63,6 +64,13 @@ type Config struct {
 	// AbortInterval is how often timed-out transactions are looked for
 	// (transaction.abort.timed.out.transaction.cleanup.interval.ms).
 	AbortInterval time.Duration
+	// IDExpiration is transactional.id.expiration.ms: a transactional id
+	// with no transaction open that long is forgotten (a tombstone is
+	// logged). Zero keeps ids forever.
+	IDExpiration time.Duration
+	// ExpireInterval is how often expired transactional ids are looked for
+	// (transaction.remove.expired.transaction.cleanup.interval.ms).
+	ExpireInterval time.Duration
 	Now           func() time.Time
 	Logger        *slog.Logger
 }
@@ -76,6 +84,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AbortInterval <= 0 {
 		c.AbortInterval = 10 * time.Second
+	}
+	if c.ExpireInterval <= 0 {
+		c.ExpireInterval = time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -246,6 +257,26 @@ func (c *Coordinator) lookup(txnID string, create bool) (*entry, error) {
 	return e, nil
 }
 
+// acquire returns txnID's entry (creating it when create is set) with its
+// operation lock held. An entry that expired while the caller waited for
+// its lock is no longer the id's, and is looked up again.
+func (c *Coordinator) acquire(txnID string, create bool) (*entry, error) {
+	for {
+		e, err := c.lookup(txnID, create)
+		if err != nil || e == nil {
+			return e, err
+		}
+		e.op.Lock()
+		c.mu.Lock()
+		current := c.txns[txnID] == e
+		c.mu.Unlock()
+		if current {
+			return e, nil
+		}
+		e.op.Unlock()
+	}
+}
+
 // snapshot returns a copy of e's state.
 func (c *Coordinator) snapshot(e *entry) state {
 	c.mu.Lock()
@@ -285,11 +316,10 @@ func (c *Coordinator) InitProducerID(ctx context.Context, txnID string, timeout 
 	if timeout <= 0 || timeout > c.cfg.MaxTimeout {
 		return -1, -1, fmt.Errorf("%w: %s (max %s)", ErrInvalidTimeout, timeout, c.cfg.MaxTimeout)
 	}
-	e, err := c.lookup(txnID, true)
+	e, err := c.acquire(txnID, true)
 	if err != nil {
 		return -1, -1, err
 	}
-	e.op.Lock()
 	defer e.op.Unlock()
 	st := c.snapshot(e)
 	if expectedID >= 0 && st.producerID >= 0 && (expectedID != st.producerID || expectedEpoch != st.epoch) {
@@ -340,14 +370,13 @@ func checkProducer(st *state, producerID int64, epoch int16) error {
 // AddPartitions adds partitions to the producer's transaction, starting it
 // if none is open.
 func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []TopicPartition) error {
-	e, err := c.lookup(txnID, false)
+	e, err := c.acquire(txnID, false)
 	if err != nil {
 		return err
 	}
 	if e == nil {
 		return fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
 	}
-	e.op.Lock()
 	defer e.op.Unlock()
 	st := c.snapshot(e)
 	if err := checkProducer(&st, producerID, epoch); err != nil {
@@ -382,14 +411,13 @@ func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerI
 // its completion, returning once all of that is durable. Retrying an EndTxn
 // that completed succeeds.
 func (c *Coordinator) EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit bool) error {
-	e, err := c.lookup(txnID, false)
+	e, err := c.acquire(txnID, false)
 	if err != nil {
 		return err
 	}
 	if e == nil {
 		return fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
 	}
-	e.op.Lock()
 	defer e.op.Unlock()
 	st := c.snapshot(e)
 	if err := checkProducer(&st, producerID, epoch); err != nil {
@@ -502,17 +530,75 @@ func (c *Coordinator) Verify(producerID int64, epoch int16, tp TopicPartition) e
 
 // runTimeouts aborts transactions open longer than their timeout and
 // completes interrupted Prepare states, every AbortInterval (and once at
-// start, for states a restart interrupted).
+// start, for states a restart interrupted), and forgets expired
+// transactional ids every ExpireInterval.
 func (c *Coordinator) runTimeouts() {
 	t := time.NewTicker(c.cfg.AbortInterval)
 	defer t.Stop()
+	ids := time.NewTicker(c.cfg.ExpireInterval)
+	defer ids.Stop()
 	for {
 		c.expire()
 		select {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		case <-ids.C:
+			c.removeExpiredIDs()
 		}
+	}
+}
+
+// idExpired reports whether st may be forgotten: no transaction open or
+// completing, and untouched for IDExpiration.
+func (c *Coordinator) idExpired(st *state, now time.Time) bool {
+	switch st.status {
+	case kmsg.TransactionStateEmpty, kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort:
+		return c.cfg.IDExpiration > 0 && now.Sub(st.updated) >= c.cfg.IDExpiration
+	}
+	return false
+}
+
+// removeExpiredIDs logs a tombstone for every expired transactional id and
+// forgets it (Kafka's removeExpiredTransactionalIds): a producer that
+// comes back with it is a new one, given a new producer id.
+func (c *Coordinator) removeExpiredIDs() {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	var due []*entry
+	for _, e := range c.txns {
+		if c.idExpired(&e.st, now) {
+			due = append(due, e)
+		}
+	}
+	c.mu.Unlock()
+	removed := 0
+	for _, e := range due {
+		if c.ctx.Err() != nil {
+			return
+		}
+		e.op.Lock()
+		st := c.snapshot(e)
+		if c.idExpired(&st, now) {
+			key, _ := encodeRecord(&st)
+			if err := c.log.Append(c.ctx, c.PartitionFor(st.id), key, nil); err != nil {
+				c.logger.Warn("could not expire transactional id; will retry", "transactional_id", st.id, "err", err)
+			} else {
+				c.mu.Lock()
+				if c.txns[st.id] == e {
+					delete(c.txns, st.id)
+				}
+				if c.byPID[st.producerID] == e {
+					delete(c.byPID, st.producerID)
+				}
+				c.mu.Unlock()
+				removed++
+			}
+		}
+		e.op.Unlock()
+	}
+	if removed > 0 {
+		c.logger.Info("expired transactional ids", "count", removed, "transactional_id_expiration", c.cfg.IDExpiration)
 	}
 }
 

@@ -128,7 +128,7 @@ func (h *harness) restart() {
 	if h.c != nil {
 		h.c.Close()
 	}
-	h.c = New(Config{Partitions: 3, MaxTimeout: time.Minute, AbortInterval: time.Hour, Now: h.clock.Now,
+	h.c = New(Config{Partitions: 3, MaxTimeout: time.Minute, AbortInterval: time.Hour, IDExpiration: 24 * time.Hour, Now: h.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h.log, h.markers, h.ids)
 	if !h.c.load() {
 		h.t.Fatal("load failed")
@@ -382,4 +382,43 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record differs: %v", err)
 		}
 	})
+}
+
+// TestTransactionalIDExpires: an id idle for transactional.id.expiration.ms
+// with no transaction open is forgotten, and stays forgotten after a
+// restart; one with a transaction open is kept however old.
+func TestTransactionalIDExpires(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	idlePID, idleEpoch := h.init("idle")
+	openPID, openEpoch := h.init("open")
+	if err := h.c.AddPartitions(ctx, "open", openPID, openEpoch, []TopicPartition{tpA}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.advance(23 * time.Hour)
+	h.init("recent")
+	h.c.removeExpiredIDs()
+	if _, ok, _ := h.c.Describe("idle"); !ok {
+		t.Fatal("id expired before transactional.id.expiration.ms")
+	}
+	h.clock.advance(2 * time.Hour)
+	h.c.removeExpiredIDs()
+	if _, ok, _ := h.c.Describe("idle"); ok {
+		t.Fatal("idle id kept after transactional.id.expiration.ms")
+	}
+	for _, id := range []string{"open", "recent"} {
+		if _, ok, _ := h.c.Describe(id); !ok {
+			t.Fatalf("%s expired", id)
+		}
+	}
+	if err := h.c.AddPartitions(ctx, "idle", idlePID, idleEpoch, []TopicPartition{tpB}); !errors.Is(err, ErrUnknownProducerID) {
+		t.Fatalf("AddPartitions of the expired id: %v", err)
+	}
+	h.restart()
+	if _, ok, _ := h.c.Describe("idle"); ok {
+		t.Fatal("expired id back after a restart")
+	}
+	if pid, _ := h.init("idle"); pid == idlePID {
+		t.Fatalf("the expired id got its old producer id %d back", pid)
+	}
 }
