@@ -193,3 +193,96 @@ func TestDynamicBrokerConfigs(t *testing.T) {
 		t.Fatalf("retention.ms once broker 0's own value is gone: %q from %v", c.MaybeValue(), c.Source)
 	}
 }
+
+// TestBrokerLoggers: BROKER_LOGGER resources list the broker's loggers with
+// their levels and change them at runtime, as kafka-configs.sh
+// --entity-type broker-loggers does with Kafka's, with Kafka's error codes.
+func TestBrokerLoggers(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	// A raw connection: clients route BROKER_LOGGER requests by the
+	// resource name, and the test sends some for other brokers.
+	rc := dial(t, b.Addr)
+	describe := func(name string) (map[string]string, int16) {
+		t.Helper()
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		req.SetVersion(4)
+		rr := kmsg.NewDescribeConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, name
+		req.Resources = append(req.Resources, rr)
+		resp := rc.roundTrip(req).(*kmsg.DescribeConfigsResponse)
+		got := map[string]string{}
+		for _, c := range resp.Resources[0].Configs {
+			if c.Source != kmsg.ConfigSourceDynamicBrokerLoggerConfig || c.Value == nil {
+				t.Fatalf("logger %s: source %v value %v", c.Name, c.Source, c.Value)
+			}
+			got[c.Name] = *c.Value
+		}
+		return got, resp.Resources[0].ErrorCode
+	}
+	type op struct {
+		name  string
+		op    kmsg.IncrementalAlterConfigOp
+		value *string
+	}
+	alter := func(name string, validateOnly bool, ops ...op) int16 {
+		t.Helper()
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		req.SetVersion(1)
+		req.ValidateOnly = validateOnly
+		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, name
+		for _, o := range ops {
+			c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+			c.Name, c.Op, c.Value = o.name, o.op, o.value
+			rr.Configs = append(rr.Configs, c)
+		}
+		req.Resources = append(req.Resources, rr)
+		resp := rc.roundTrip(req).(*kmsg.IncrementalAlterConfigsResponse)
+		return resp.Resources[0].ErrorCode
+	}
+	set, del := kmsg.IncrementalAlterConfigOpSet, kmsg.IncrementalAlterConfigOpDelete
+	level := kmsg.StringPtr
+
+	loggers, code := describe("0")
+	if code != 0 || loggers["root"] != "DEBUG" || loggers["samsa.handler"] != "DEBUG" || loggers["samsa.txn"] != "DEBUG" {
+		t.Fatalf("loggers %v (code %d): want root, samsa.handler and samsa.txn at DEBUG", loggers, code)
+	}
+	if code := alter("0", false, op{"samsa.handler", set, level("WARN")}, op{"root", set, level("info")}); code != 0 {
+		t.Fatalf("set levels: %v", kerr.ErrorForCode(code))
+	}
+	if loggers, _ = describe("0"); loggers["samsa.handler"] != "WARN" || loggers["root"] != "INFO" || loggers["samsa.txn"] != "INFO" {
+		t.Fatalf("after SET: %v", loggers)
+	}
+	for _, tc := range []struct {
+		what     string
+		resource string
+		ops      []op
+		want     int16
+	}{
+		{"unknown logger", "0", []op{{"kafka.server.ReplicaManager", set, level("DEBUG")}}, kerr.InvalidConfig.Code},
+		{"bad level", "0", []op{{"samsa.txn", set, level("VERBOSE")}}, kerr.InvalidConfig.Code},
+		{"no level", "0", []op{{"samsa.txn", set, nil}}, kerr.InvalidConfig.Code},
+		{"delete root", "0", []op{{"root", del, nil}}, kerr.InvalidRequest.Code},
+		{"append", "0", []op{{"samsa.txn", kmsg.IncrementalAlterConfigOpAppend, level("DEBUG")}}, kerr.InvalidRequest.Code},
+		{"another broker", "7", []op{{"root", set, level("DEBUG")}}, kerr.InvalidRequest.Code},
+		{"no broker id", "", []op{{"root", set, level("DEBUG")}}, kerr.InvalidRequest.Code},
+		// A good change next to a bad one is not applied either.
+		{"all or nothing", "0", []op{{"samsa.txn", set, level("TRACE")}, {"nope", set, level("DEBUG")}}, kerr.InvalidConfig.Code},
+	} {
+		if code := alter(tc.resource, false, tc.ops...); code != tc.want {
+			t.Errorf("%s: %v, want %v", tc.what, kerr.ErrorForCode(code), kerr.ErrorForCode(tc.want))
+		}
+	}
+	if code := alter("0", true, op{"samsa.txn", set, level("TRACE")}); code != 0 {
+		t.Fatalf("validate-only SET: %v", kerr.ErrorForCode(code))
+	}
+	if code := alter("0", false, op{"samsa.handler", del, nil}); code != 0 {
+		t.Fatalf("delete samsa.handler: %v", kerr.ErrorForCode(code))
+	}
+	if loggers, _ = describe("0"); loggers["samsa.txn"] != "INFO" || loggers["samsa.handler"] != "INFO" {
+		t.Fatalf("after validate-only SET and DELETE: %v (want samsa.txn and samsa.handler back at the root's INFO)", loggers)
+	}
+	if _, code := describe("7"); code != kerr.InvalidRequest.Code {
+		t.Fatalf("describe another broker's loggers: %v", kerr.ErrorForCode(code))
+	}
+}

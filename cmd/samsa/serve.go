@@ -16,6 +16,7 @@ import (
 
 	"github.com/samsa-broker/samsa/internal/broker"
 	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/logging"
 )
 
 type serveFlags struct {
@@ -47,17 +48,18 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.fsync, "fsync", "", "when appended data is fsynced: never, interval or always (default interval)")
 	fl.StringVar(&f.config, "config", "", "a Kafka server.properties file")
 	fl.StringArrayVar(&f.sets, "set", nil, "NAME=VALUE of a Kafka broker or topic-default setting (repeatable)")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn, error or off (changeable at runtime as BROKER_LOGGER configs)")
 	fl.StringVar(&f.pprof, "pprof", "", "HOST:PORT to serve Go profiles on (/debug/pprof/), off by default")
 	return cmd
 }
 
 func runServe(cmd *cobra.Command, f serveFlags) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+	level, err := logging.ParseLevel(f.logLevel)
+	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	levels := logging.NewLevels(level)
+	logger := slog.New(levels.Handler(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: logging.LevelTrace})))
 
 	props := map[string]string{}
 	if f.config != "" {
@@ -108,7 +110,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		logger.Warn("config", "warning", w.String())
 	}
 
-	b, err := broker.New(broker.Options{Config: cfg, Logger: logger})
+	b, err := broker.New(broker.Options{Config: cfg, Logger: logger, Levels: levels})
 	if err != nil {
 		return err
 	}

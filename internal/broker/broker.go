@@ -21,6 +21,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/group"
 	"github.com/samsa-broker/samsa/internal/handler"
+	"github.com/samsa-broker/samsa/internal/logging"
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
@@ -35,6 +36,10 @@ type Options struct {
 	// FS is the filesystem for data files (vfs.OS() unless testing).
 	FS     vfs.FS
 	Logger *slog.Logger
+	// Levels are the runtime log levels Logger's handler obeys (made with
+	// Levels.Handler), served as BROKER_LOGGER configs. Nil: Logger is
+	// wrapped in new Levels with the root at INFO.
+	Levels *logging.Levels
 }
 
 // Broker is one running Samsa node.
@@ -69,6 +74,10 @@ func New(opts Options) (*Broker, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Levels == nil {
+		opts.Levels = logging.NewLevels(slog.LevelInfo)
+		opts.Logger = slog.New(opts.Levels.Handler(opts.Logger.Handler()))
 	}
 	cfg := opts.Config
 	dataDir := cfg.DataDir()
@@ -209,7 +218,8 @@ func (b *Broker) Start(ctx context.Context) error {
 		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Endpoints: b.endpoints,
 		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
 		Authorizer: authorizer, ACLs: b.catalog.Metadata(), Quotas: b.catalog.Metadata(),
-		Logger: b.log.With("component", "handler"),
+		Loggers: b.opts.Levels,
+		Logger:  b.log.With("component", "handler"),
 	})
 	b.groups.Start(ctx)
 	b.txns.Start()

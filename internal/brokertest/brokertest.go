@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-broker/samsa/internal/broker"
+	"github.com/samsa-broker/samsa/internal/logging"
 	"github.com/samsa-broker/samsa/internal/config"
 )
 
@@ -54,8 +55,9 @@ func (tb *Broker) start() {
 	if os.Getenv("SAMSA_TEST_LOG") != "" {
 		out = os.Stderr
 	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err := broker.New(broker.Options{Config: cfg, Logger: logger})
+	levels := logging.NewLevels(slog.LevelDebug)
+	logger := slog.New(levels.Handler(slog.NewTextHandler(out, &slog.HandlerOptions{Level: logging.LevelTrace})))
+	b, err := broker.New(broker.Options{Config: cfg, Logger: logger, Levels: levels})
 	if err != nil {
 		tb.t.Fatalf("start broker: %v", err)
 	}

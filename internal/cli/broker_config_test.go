@@ -11,14 +11,7 @@ import (
 // with the CLI.
 func TestClusterConfigCommands(t *testing.T) {
 	b := brokertest.Start(t, nil)
-	run := func(want int, args ...string) string {
-		t.Helper()
-		code, stdout, stderr := runCLI(t, "", append(args, "-b", b.Addr)...)
-		if code != want {
-			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, stdout, stderr)
-		}
-		return stdout + stderr
-	}
+	run := cliAgainst(t, b.Addr)
 	run(exitOK, "cluster", "alter-config", "--default", "--set", "log.retention.ms=3600000")
 	run(exitOK, "cluster", "alter-config", "--broker", "0", "--set", "log.segment.bytes=1048576", "--set", "message.max.bytes=65536")
 
@@ -51,4 +44,34 @@ func TestClusterConfigCommands(t *testing.T) {
 	run(exitUsage, "cluster", "alter-config", "--default", "--broker", "0", "--set", "log.retention.ms=1")
 	run(exitUsage, "cluster", "alter-config", "--default")
 	run(exitUsage, "cluster", "config")
+}
+
+// TestClusterLoggersCommand shows and changes a broker's log levels.
+func TestClusterLoggersCommand(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	run := cliAgainst(t, b.Addr)
+	if out := run(exitOK, "cluster", "loggers", "--broker", "0"); !strings.Contains(out, "root") || !strings.Contains(out, "samsa.group") {
+		t.Fatalf("loggers lack root or samsa.group:\n%s", out)
+	}
+	run(exitOK, "cluster", "loggers", "--broker", "0", "--set", "samsa.group=TRACE", "--set", "root=WARN")
+	levelOf := func(out, logger string) string {
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == logger {
+				return f[1]
+			}
+		}
+		return ""
+	}
+	out := run(exitOK, "cluster", "loggers", "--broker", "0")
+	if levelOf(out, "samsa.group") != "TRACE" || levelOf(out, "samsa.txn") != "WARN" || levelOf(out, "root") != "WARN" {
+		t.Fatalf("after --set:\n%s", out)
+	}
+	run(exitOK, "cluster", "loggers", "--broker", "0", "--reset", "samsa.group")
+	if out := run(exitOK, "cluster", "loggers", "--broker", "0"); levelOf(out, "samsa.group") != "WARN" {
+		t.Fatalf("after --reset:\n%s", out)
+	}
+	if out := run(exitFailure, "cluster", "loggers", "--broker", "0", "--set", "samsa.group=LOUD"); !strings.Contains(out, "INVALID_CONFIG") {
+		t.Fatalf("a bad level:\n%s", out)
+	}
+	run(exitUsage, "cluster", "loggers")
 }

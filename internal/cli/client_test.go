@@ -26,6 +26,20 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errOut.String()
 }
 
+// cliAgainst returns a runner of client commands against the broker at
+// addr that fails the test unless a command exits with want, and returns
+// its output.
+func cliAgainst(t *testing.T, addr string) func(want int, args ...string) string {
+	return func(want int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, "", append(args, "-b", addr)...)
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, stdout, stderr)
+		}
+		return stdout + stderr
+	}
+}
+
 func TestExecuteUsageErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -46,6 +46,6 @@ func newClusterCommand(cfg *clientConfig) *cobra.Command {
 		}
 		return tw.Flush()
 	})
-	cluster.AddCommand(info, newClusterConfigCommand(cfg), newClusterAlterConfigCommand(cfg))
+	cluster.AddCommand(info, newClusterConfigCommand(cfg), newClusterAlterConfigCommand(cfg), newClusterLoggersCommand(cfg))
 	return cluster
 }

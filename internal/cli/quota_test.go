@@ -10,14 +10,7 @@ import (
 // TestQuotasCommands sets, shows and deletes client quotas with the CLI.
 func TestQuotasCommands(t *testing.T) {
 	b := brokertest.Start(t, nil)
-	run := func(want int, args ...string) string {
-		t.Helper()
-		code, stdout, stderr := runCLI(t, "", append(args, "-b", b.Addr)...)
-		if code != want {
-			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, stdout, stderr)
-		}
-		return stdout + stderr
-	}
+	run := cliAgainst(t, b.Addr)
 	run(exitOK, "quotas", "alter", "--user", "alice", "--add-config", "producer_byte_rate=1048576,consumer_byte_rate=2097152")
 	run(exitOK, "quotas", "alter", "--user-default", "--client-default", "--add-config", "request_percentage=12.5")
 	run(exitOK, "quotas", "alter", "--user", "alice", "--client", "loader", "--add-config", "producer_byte_rate=4096")

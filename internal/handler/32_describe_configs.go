@@ -11,6 +11,8 @@ package handler
 //   the cluster default, server.properties or the built-in default); the
 //   topic defaults are not read-only (they may be set at runtime). "" → the
 //   cluster-wide dynamic defaults only
+// * BROKER_LOGGER resources: this node's id → every logger ("root",
+//   "samsa.<component>") with its level (broker_loggers.go)
 // * Sensitive values are returned as null
 // * Unknown topic → UNKNOWN_TOPIC_OR_PARTITION; another broker id or
 //   resource type → INVALID_REQUEST
@@ -69,6 +71,12 @@ func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) co
 				break
 			}
 			res.Configs = h.describeBrokerConfigs(rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
+		case resourceBrokerLogger:
+			if err := h.checkLoggerResource(rr.ResourceName); err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
+				break
+			}
+			res.Configs = h.describeBrokerLoggers(rr.ConfigNames)
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
 		}

@@ -11,7 +11,12 @@ package handler
 //   every partition at once, unknown names are kept; a config Samsa reads at
 //   start-up only, a bad value or another broker id → INVALID_REQUEST, as
 //   Kafka answers
-// * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER
+// * BROKER_LOGGER: this broker's id; SET a logger's level (TRACE, DEBUG,
+//   INFO, WARN, ERROR, FATAL) or DELETE it (follow the root again), checked
+//   all first: an unknown logger or level → INVALID_CONFIG, APPEND,
+//   SUBTRACT or deleting root → INVALID_REQUEST
+// * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER and
+//   BROKER_LOGGER
 //
 // Version notes:
 // * v1: flexible
@@ -51,6 +56,10 @@ func (h *Handler) handleIncrementalAlterConfigs(_ context.Context, req *conn.Req
 				ops = []kmsg.IncrementalAlterConfigsRequestResourceConfig{}
 			}
 			if err := h.alterBrokerConfigs(rr.ResourceName, nil, ops, r.ValidateOnly); err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
+			}
+		case resourceBrokerLogger:
+			if err := h.alterBrokerLoggers(rr.ResourceName, rr.Configs, r.ValidateOnly); err != nil {
 				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 			}
 		default:

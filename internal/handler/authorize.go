@@ -99,7 +99,7 @@ func (h *Handler) configsDenied(req *conn.Request, op acl.Operation, resourceTyp
 		if !h.allowedTopic(req, op, name) {
 			return kerr.TopicAuthorizationFailed.Code
 		}
-	case resourceBroker:
+	case resourceBroker, resourceBrokerLogger:
 		if !h.allowedCluster(req, op) {
 			return kerr.ClusterAuthorizationFailed.Code
 		}

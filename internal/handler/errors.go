@@ -89,6 +89,10 @@ func errorCode(err error) int16 {
 		return kerr.InvalidRequest.Code
 	case errors.Is(err, quota.ErrUnsupportedEntityType):
 		return kerr.UnsupportedVersion.Code
+	case errors.Is(err, errInvalidRequest):
+		return kerr.InvalidRequest.Code
+	case errors.Is(err, errInvalidConfig):
+		return kerr.InvalidConfig.Code
 	case errors.Is(err, errClusterNotAuthorized):
 		return kerr.ClusterAuthorizationFailed.Code
 	case errors.Is(err, errSecurityDisabled):
@@ -111,6 +115,13 @@ func txnErrorCode(err error, version, fencedSince int16) int16 {
 	}
 	return code
 }
+
+// errInvalidRequest and errInvalidConfig are a handler's own refusals
+// (INVALID_REQUEST, INVALID_CONFIG).
+var (
+	errInvalidRequest = errors.New("invalid request")
+	errInvalidConfig  = errors.New("invalid config")
+)
 
 // errDuplicateScram: AlterUserScramCredentials named one user and
 // mechanism twice.

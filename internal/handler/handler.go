@@ -19,6 +19,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/acl"
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
+	"github.com/samsa-broker/samsa/internal/logging"
 	"github.com/samsa-broker/samsa/internal/protocol"
 	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/security"
@@ -58,7 +59,10 @@ type Options struct {
 	// Quotas stores the client quotas (internal/metadata); nil enforces
 	// none.
 	Quotas QuotaStore
-	Logger *slog.Logger
+	// Loggers are the runtime log levels served as BROKER_LOGGER configs;
+	// nil answers BROKER_LOGGER resources with INVALID_REQUEST.
+	Loggers *logging.Levels
+	Logger  *slog.Logger
 }
 
 // ACLStore keeps ACL bindings durably (internal/metadata).
