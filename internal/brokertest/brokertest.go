@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-broker/samsa/internal/broker"
-	"github.com/samsa-broker/samsa/internal/logging"
 	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/logging"
 )
 
 // Broker is a running test broker.

@@ -71,8 +71,8 @@ type Config struct {
 	// ExpireInterval is how often expired transactional ids are looked for
 	// (transaction.remove.expired.transaction.cleanup.interval.ms).
 	ExpireInterval time.Duration
-	Now           func() time.Time
-	Logger        *slog.Logger
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
