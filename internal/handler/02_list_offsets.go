@@ -64,7 +64,10 @@ func (h *Handler) handleListOffsets(_ context.Context, req *conn.Request) conn.R
 					pr.Offset = p.LastStableOffset()
 				}
 			case ts == -3:
-				if mts, off, found := p.MaxTimestamp(); found {
+				mts, off, found, err := p.MaxTimestamp()
+				if err != nil {
+					pr.ErrorCode = errorCode(err)
+				} else if found {
 					pr.Timestamp, pr.Offset = mts, off
 				}
 			case ts >= 0:

@@ -600,18 +600,27 @@ func (p *Partition) ReadInto(scratch []byte, offset int64, maxBytes int, iso Iso
 	return res, nil
 }
 
-// OffsetForTimestamp implements ListOffsets by timestamp.
-func (p *Partition) OffsetForTimestamp(ts int64) (offset, batchTs int64, found bool, err error) {
-	offset, batchTs, found, err = p.log.OffsetForTimestamp(ts)
+// OffsetForTimestamp implements ListOffsets by timestamp: the offset and
+// timestamp of the first record at or after ts below the high watermark.
+func (p *Partition) OffsetForTimestamp(ts int64) (offset, recordTs int64, found bool, err error) {
+	offset, recordTs, found, err = p.log.OffsetForTimestamp(ts)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("%w: %v", ErrStorage, err)
+	}
 	if found && offset >= p.HighWatermark() {
 		return 0, 0, false, nil
 	}
-	return offset, batchTs, found, err
+	return offset, recordTs, found, nil
 }
 
-// MaxTimestamp returns the largest timestamp and its offset.
-func (p *Partition) MaxTimestamp() (ts, offset int64, found bool) {
-	return p.log.MaxTimestamp()
+// MaxTimestamp returns the largest timestamp and the offset of the first
+// record with it (ListOffsets MAX_TIMESTAMP).
+func (p *Partition) MaxTimestamp() (ts, offset int64, found bool, err error) {
+	ts, offset, found, err = p.log.MaxTimestamp()
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("%w: %v", ErrStorage, err)
+	}
+	return ts, offset, found, nil
 }
 
 // EndOffsetForEpoch answers OffsetForLeaderEpoch.

@@ -322,7 +322,7 @@ func TestCompactKeepsAnEmptiedFirstSegment(t *testing.T) {
 	if recs := logRecords(t, l); len(recs) != 2 || recs[4] == "" || recs[5] == "" {
 		t.Fatalf("records %v, want those at 4 and 5", recs)
 	}
-	if _, _, found := l.MaxTimestamp(); !found {
+	if _, _, found, err := l.MaxTimestamp(); !found || err != nil {
 		t.Fatal("MaxTimestamp found nothing")
 	}
 }

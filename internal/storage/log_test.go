@@ -204,48 +204,57 @@ func TestEndOffsetForEpoch(t *testing.T) {
 }
 
 // TestOffsetForTimestamp compares the time-index lookup with a linear scan
-// over what was appended, for random timestamps.
+// over the records appended, for random timestamps: batches and the
+// records inside them are out of time order on purpose.
 func TestOffsetForTimestamp(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fs := vfs.NewMem()
 	l := openLog(t, fs, Options{SegmentBytes: 2000, IndexIntervalBytes: 150})
-	var batches []appended
+	type rec struct{ offset, ts int64 }
+	var recs []rec
 	for range 120 {
-		ts := 1000 + rng.Int64N(500) // out of order on purpose
-		batches = append(batches, mustAppend(t, l, testBatch(1+rng.IntN(3), 10, ts), 0))
+		base := 1000 + rng.Int64N(500)
+		specs := make([]record.RecordSpec, 1+rng.IntN(3))
+		for i := range specs {
+			specs[i] = record.RecordSpec{Value: bytes.Repeat([]byte{'v'}, 10), TimestampDelta: rng.Int64N(40)}
+		}
+		a := mustAppend(t, l, record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Timestamp: base, Records: specs}), 0)
+		for i, sp := range specs {
+			recs = append(recs, rec{a.base + int64(i), base + sp.TimestampDelta})
+		}
 	}
-	if err := l.DeleteRecordsBefore(batches[3].base + 1); err != nil {
+	if err := l.DeleteRecordsBefore(recs[7].offset); err != nil {
 		t.Fatal(err)
 	}
 	start := l.StartOffset()
 	oracle := func(ts int64) (int64, int64, bool) {
-		for _, b := range batches {
-			if b.maxTs >= ts && b.last >= start {
-				return max(b.base, start), b.maxTs, true
+		for _, r := range recs {
+			if r.offset >= start && r.ts >= ts {
+				return r.offset, r.ts, true
 			}
 		}
 		return 0, 0, false
 	}
 	check := func(l *Log) {
-		for ts := int64(990); ts <= 1510; ts++ {
-			off, bts, found, err := l.OffsetForTimestamp(ts)
+		for ts := int64(990); ts <= 1550; ts++ {
+			off, rts, found, err := l.OffsetForTimestamp(ts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantOff, wantTs, wantFound := oracle(ts)
-			if off != wantOff || bts != wantTs || found != wantFound {
-				t.Fatalf("OffsetForTimestamp(%d) = (%d, %d, %v), want (%d, %d, %v)", ts, off, bts, found, wantOff, wantTs, wantFound)
+			if off != wantOff || rts != wantTs || found != wantFound {
+				t.Fatalf("OffsetForTimestamp(%d) = (%d, %d, %v), want (%d, %d, %v)", ts, off, rts, found, wantOff, wantTs, wantFound)
 			}
 		}
-		ts, off, found := l.MaxTimestamp()
-		var wantTs, wantOff int64 = -1, 0
-		for _, b := range batches {
-			if b.maxTs > wantTs {
-				wantTs, wantOff = b.maxTs, b.last
+		ts, off, found, err := l.MaxTimestamp()
+		want := rec{ts: -1}
+		for _, r := range recs {
+			if r.ts > want.ts {
+				want = r
 			}
 		}
-		if !found || ts != wantTs || off != wantOff {
-			t.Fatalf("MaxTimestamp = (%d, %d, %v), want (%d, %d)", ts, off, found, wantTs, wantOff)
+		if err != nil || !found || ts != want.ts || off != want.offset {
+			t.Fatalf("MaxTimestamp = (%d, %d, %v, %v), want (%d, %d)", ts, off, found, err, want.ts, want.offset)
 		}
 	}
 	check(l)
@@ -467,7 +476,7 @@ func TestTruncateTo(t *testing.T) {
 			}
 			want := batches[:tc.keep]
 			checkContents(t, l, want)
-			if ts, _, found := l.MaxTimestamp(); tc.keep > 0 && (!found || ts != want[len(want)-1].maxTs) {
+			if ts, _, found, _ := l.MaxTimestamp(); tc.keep > 0 && (!found || ts != want[len(want)-1].maxTs) {
 				t.Fatalf("MaxTimestamp %d after truncation, want %d", ts, want[len(want)-1].maxTs)
 			}
 			// Appending continues at the new end, and all of it survives a crash

@@ -256,11 +256,12 @@ func (l *Log) ScanHeaders(from int64, fn func(h record.Header, control []byte) b
 	return nil
 }
 
-// OffsetForTimestamp finds the first batch whose maxTimestamp is >= ts (Kafka
-// ListOffsets by timestamp, at batch granularity). It returns that batch's
-// base offset (raised to the log start offset) and maxTimestamp, or
-// found=false when no batch has such a timestamp.
-func (l *Log) OffsetForTimestamp(ts int64) (offset int64, batchTs int64, found bool, err error) {
+// OffsetForTimestamp finds the first record at or above the log start
+// whose timestamp is >= ts (Kafka ListOffsets by timestamp): the time
+// index and batch headers find its batch, whose records are then read.
+// It returns the record's offset and timestamp, or found=false when no
+// record has such a timestamp.
+func (l *Log) OffsetForTimestamp(ts int64) (offset int64, recordTs int64, found bool, err error) {
 	l.ioMu.RLock()
 	defer l.ioMu.RUnlock()
 	l.mu.RLock()
@@ -289,7 +290,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, batchTs int64, found b
 	for _, t := range targets {
 		sc := newScanner(t.s.log, t.pos, t.s.size.Load(), false)
 		for {
-			h, _, err := sc.next()
+			h, pos, err := sc.next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -299,26 +300,93 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, batchTs int64, found b
 			if h.BaseOffset >= v.end {
 				return 0, 0, false, nil
 			}
-			if h.MaxTimestamp >= ts && h.LastOffset() >= v.start {
-				return max(h.BaseOffset, v.start), h.MaxTimestamp, true, nil
+			if h.MaxTimestamp < ts || h.LastOffset() < v.start {
+				continue
+			}
+			b, err := sc.bytes(pos, h.Size())
+			if err != nil {
+				return 0, 0, false, fmt.Errorf("scan segment %d: %w", t.s.base, err)
+			}
+			off, rts, ok, err := firstRecord(b, h, v.start, func(rts int64) bool { return rts >= ts })
+			if err != nil {
+				return 0, 0, false, fmt.Errorf("segment %d: batch at %d: %w", t.s.base, h.BaseOffset, err)
+			}
+			if ok {
+				return off, rts, true, nil
 			}
 		}
 	}
 	return 0, 0, false, nil
 }
 
-// MaxTimestamp returns the largest batch maxTimestamp in the log and the last
-// offset of the first batch with it; found=false when the log is empty.
-func (l *Log) MaxTimestamp() (ts int64, offset int64, found bool) {
+// firstRecord returns the offset and timestamp of the first record of
+// batch b (header h) at or above offset from whose timestamp satisfies
+// match. Records of a LogAppendTime batch all have its max timestamp, as
+// Kafka reads them.
+func firstRecord(b []byte, h record.Header, from int64, match func(ts int64) bool) (offset, ts int64, ok bool, err error) {
+	if h.LogAppendTime() {
+		if match(h.MaxTimestamp) {
+			return max(h.BaseOffset, from), h.MaxTimestamp, true, nil
+		}
+		return 0, 0, false, nil
+	}
+	err = record.EachRecord(b, func(r record.RecordView) {
+		if !ok && r.Offset >= from && match(r.Timestamp) {
+			offset, ts, ok = r.Offset, r.Timestamp, true
+		}
+	})
+	return offset, ts, ok, err
+}
+
+// MaxTimestamp returns the largest timestamp in the log and the offset of
+// the first record with it (ListOffsets MAX_TIMESTAMP, KIP-734);
+// found=false when the log is empty.
+func (l *Log) MaxTimestamp() (ts int64, offset int64, found bool, err error) {
+	l.ioMu.RLock()
+	defer l.ioMu.RUnlock()
 	l.mu.RLock()
-	defer l.mu.RUnlock()
 	ts = noTimestamp
+	var seg *segment
 	for _, s := range l.segments {
-		if s.size.Load() > 0 && (!found || s.maxTimestamp > ts) {
-			ts, offset, found = s.maxTimestamp, s.maxTsOffset, true
+		if s.size.Load() > 0 && (seg == nil || s.maxTimestamp > ts) {
+			ts, offset, seg = s.maxTimestamp, s.maxTsOffset, s
 		}
 	}
-	return ts, offset, found
+	var pos int64
+	if seg != nil {
+		pos = seg.positionFor(offset)
+	}
+	l.mu.RUnlock()
+	if seg == nil {
+		return 0, 0, false, nil
+	}
+	// offset is the last offset of the batch that reached ts: find the
+	// record inside it.
+	sc := newScanner(seg.log, pos, seg.size.Load(), false)
+	for {
+		h, at, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			return ts, offset, true, nil
+		}
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("scan segment %d: %w", seg.base, err)
+		}
+		if h.LastOffset() < offset {
+			continue
+		}
+		b, err := sc.bytes(at, h.Size())
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("scan segment %d: %w", seg.base, err)
+		}
+		exact, _, ok, err := firstRecord(b, h, h.BaseOffset, func(rts int64) bool { return rts == h.MaxTimestamp })
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("segment %d: batch at %d: %w", seg.base, h.BaseOffset, err)
+		}
+		if ok && h.MaxTimestamp == ts {
+			offset = exact
+		}
+		return ts, offset, true, nil
+	}
 }
 
 // epochStart is one run of segments with the same leader epoch.
