@@ -464,3 +464,49 @@ func TestProtectedTopicsAndLimits(t *testing.T) {
 		t.Fatalf("20 fetches of an empty partition allocated %d MiB", grown>>20)
 	}
 }
+
+// TestProduceRepeatedPartition: a produce request naming one partition
+// twice appends only the last entry and answers once for the partition, as
+// Kafka, which keys a request's partitions in a map.
+func TestProduceRepeatedPartition(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "twice", 2, nil)
+	rc := dial(t, b.Addr)
+	plain := func(v string) []byte {
+		return record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+			Timestamp: time.Now().UnixMilli(), Records: []record.RecordSpec{{Value: []byte(v)}}})
+	}
+	send := func(entries ...[]byte) [][3]int64 {
+		t.Helper()
+		req := produceRequest("twice", entries[0])
+		for _, e := range entries[1:] {
+			rp := kmsg.NewProduceRequestTopicPartition()
+			rp.Records = e
+			req.Topics[0].Partitions = append(req.Topics[0].Partitions, rp)
+		}
+		// A second entry for the topic, for partition 1.
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "twice"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = 1, plain("other")
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		var got [][3]int64
+		for _, t := range rc.roundTrip(req).(*kmsg.ProduceResponse).Topics {
+			for _, p := range t.Partitions {
+				got = append(got, [3]int64{int64(p.Partition), int64(p.ErrorCode), p.BaseOffset})
+			}
+		}
+		return got
+	}
+	if got := send(plain("first"), plain("second")); len(got) != 2 || got[0] != [3]int64{0, 0, 0} || got[1] != [3]int64{1, 0, 0} {
+		t.Fatalf("two entries for partition 0: responses %v, want one per partition", got)
+	}
+	huge := plain(string(make([]byte, 2<<20)))
+	if got := send(plain("small"), huge); len(got) != 2 || got[0][1] != int64(kerr.MessageTooLarge.Code) {
+		t.Fatalf("small then oversized for partition 0: %v, want MESSAGE_TOO_LARGE (the last entry decides)", got)
+	}
+	if end := endOffset(t, rc, "twice"); end != 1 {
+		t.Fatalf("partition 0 end offset %d, want 1: only the last entry of each request is appended", end)
+	}
+}

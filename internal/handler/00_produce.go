@@ -58,6 +58,95 @@ type produceWait struct {
 	resp *kmsg.ProduceResponseTopicPartition
 }
 
+// collapseRepeatedPartitions makes a request that names a partition more
+// than once name it once, with its last records, as Kafka's
+// handleProduceRequest does by keying partitions in a map: one append and
+// one response entry per partition. Requests without repeats, which every
+// client sends, are returned as they are.
+func collapseRepeatedPartitions(topics []kmsg.ProduceRequestTopic) []kmsg.ProduceRequestTopic {
+	type key struct {
+		topic     string
+		partition int32
+	}
+	if !hasRepeatedPartition(topics) {
+		return topics
+	}
+	last := map[key][]byte{}
+	for _, rt := range topics {
+		for _, rp := range rt.Partitions {
+			last[key{rt.Topic, rp.Partition}] = rp.Records
+		}
+	}
+	var out []kmsg.ProduceRequestTopic
+	index := map[string]int{}
+	for _, rt := range topics {
+		i, ok := index[rt.Topic]
+		if !ok {
+			i = len(out)
+			index[rt.Topic] = i
+			nt := rt
+			nt.Partitions = nil
+			out = append(out, nt)
+		}
+		for _, rp := range rt.Partitions {
+			k := key{rt.Topic, rp.Partition}
+			records, ok := last[k]
+			if !ok {
+				continue // placed already
+			}
+			delete(last, k)
+			rp.Records = records
+			out[i].Partitions = append(out[i].Partitions, rp)
+		}
+	}
+	return out
+}
+
+// hasRepeatedPartition reports whether a partition is named twice, without
+// allocating for the few partitions a produce request usually names.
+func hasRepeatedPartition(topics []kmsg.ProduceRequestTopic) bool {
+	n := 0
+	for _, rt := range topics {
+		n += len(rt.Partitions)
+	}
+	if n > 64 {
+		type key struct {
+			topic     string
+			partition int32
+		}
+		seen := make(map[key]struct{}, n)
+		for _, rt := range topics {
+			for _, rp := range rt.Partitions {
+				k := key{rt.Topic, rp.Partition}
+				if _, ok := seen[k]; ok {
+					return true
+				}
+				seen[k] = struct{}{}
+			}
+		}
+		return false
+	}
+	for ti := range topics {
+		for pi, rp := range topics[ti].Partitions {
+			for tj := 0; tj <= ti; tj++ {
+				if tj < ti && topics[tj].Topic != topics[ti].Topic {
+					continue
+				}
+				earlier := topics[tj].Partitions
+				if tj == ti {
+					earlier = earlier[:pi]
+				}
+				for _, e := range earlier {
+					if e.Partition == rp.Partition {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
 func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply {
 	// The fetches waiting for these partitions are completed once the
 	// whole request is appended (so they see all of it) and its response
@@ -83,6 +172,7 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 		}
 		return respond(produceError(resp, r, kerr.TransactionalIDAuthorizationFailed.Code))
 	}
+	r.Topics = collapseRepeatedPartitions(r.Topics)
 	failed := false
 	var waits []produceWait
 	for _, rt := range r.Topics {
