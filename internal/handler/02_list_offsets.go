@@ -5,9 +5,11 @@ package handler
 // Behavior:
 // * -2 earliest → log start offset; -1 latest → high watermark (last stable
 //   offset for read_committed); -3 max timestamp (v7+) → offset and time of
-//   the batch with the largest timestamp; -4 earliest local (v8+) → log start
-// * A timestamp ≥ 0 → the first batch whose max timestamp is ≥ it, found
-//   through the time index; none → offset -1, timestamp -1
+//   the first record with the largest timestamp; -4 earliest local (v8+) →
+//   log start
+// * A timestamp ≥ 0 → the first record whose timestamp is ≥ it (its own
+//   offset and timestamp): the time index and batch headers find the batch,
+//   whose records are read; none → offset -1, timestamp -1
 // * CurrentLeaderEpoch is checked like Fetch (FENCED/UNKNOWN_LEADER_EPOCH)
 //
 // Version notes:
