@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // RootLogger is the name of the logger every other one follows by default.
@@ -71,10 +73,25 @@ func LevelName(level slog.Level) string {
 }
 
 // component is one component's level: its own once set, else the root's.
+// It is read on every log call, so it is one atomic word: unset, or the
+// level.
 type component struct {
-	mu    sync.RWMutex
-	set   bool
-	level slog.Level
+	level atomic.Int64
+}
+
+// unset marks a component that follows the root.
+const unset = math.MinInt64
+
+func newComponent() *component {
+	c := &component{}
+	c.level.Store(unset)
+	return c
+}
+
+// own returns the component's own level, if set.
+func (c *component) own() (slog.Level, bool) {
+	v := c.level.Load()
+	return slog.Level(v), v != unset
 }
 
 // Levels holds the root level and every component's. It is safe for
@@ -107,7 +124,7 @@ func (l *Levels) component(name string) *component {
 	defer l.mu.Unlock()
 	c := l.components[name]
 	if c == nil {
-		c = &component{}
+		c = newComponent()
 		l.components[name] = c
 	}
 	return c
@@ -116,10 +133,7 @@ func (l *Levels) component(name string) *component {
 // enabled reports whether a record at level passes c (nil: the root).
 func (l *Levels) enabled(c *component, level slog.Level) bool {
 	if c != nil {
-		c.mu.RLock()
-		set, own := c.set, c.level
-		c.mu.RUnlock()
-		if set {
+		if own, set := c.own(); set {
 			return level >= own
 		}
 	}
@@ -149,10 +163,8 @@ func (l *Levels) Loggers() []Logger {
 }
 
 func (l *Levels) effective(c *component) slog.Level {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.set {
-		return c.level
+	if own, set := c.own(); set {
+		return own
 	}
 	return l.root.Level()
 }
@@ -196,9 +208,7 @@ func (l *Levels) SetLevel(logger, level string) error {
 		l.root.Set(lv)
 		return nil
 	}
-	c.mu.Lock()
-	c.set, c.level = true, lv
-	c.mu.Unlock()
+	c.level.Store(int64(lv))
 	return nil
 }
 
@@ -217,9 +227,7 @@ func (l *Levels) ResetLevel(logger string) error {
 		return err
 	}
 	c, _ := l.lookup(logger)
-	c.mu.Lock()
-	c.set = false
-	c.mu.Unlock()
+	c.level.Store(unset)
 	return nil
 }
 
