@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
+	"github.com/samsa-broker/samsa/internal/record"
 )
 
 // readCompacted consumes topic from the start to its end and returns every
@@ -292,4 +293,39 @@ func kbinSplit(b []byte) ([]kmsg.RecordBatch, error) {
 		b = b[12+int(rb.Length):]
 	}
 	return out, nil
+}
+
+// TestKeylessRecordsAreNamed: a batch with keyless records for a compacted
+// topic is refused with INVALID_RECORD naming each keyless record by its
+// position (KIP-467 record errors), so clients such as librdkafka fail those
+// records and retry the others; nothing of the batch is stored.
+func TestKeylessRecordsAreNamed(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "keyed", 1, map[string]*string{"cleanup.policy": kmsg.StringPtr("compact")})
+	rc := dial(t, b.Addr)
+	var specs []record.RecordSpec
+	var want []int32
+	for i := range 10 {
+		spec := record.RecordSpec{Key: []byte(fmt.Sprint(i)), Value: []byte("v")}
+		if i%4 == 1 {
+			spec.Key = nil
+			want = append(want, int32(i))
+		}
+		specs = append(specs, spec)
+	}
+	batch := record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Timestamp: time.Now().UnixMilli(), Records: specs})
+	res := produceResult(t, rc.roundTrip(produceRequest("keyed", batch)))
+	var got []int32
+	for _, e := range res.ErrorRecords {
+		got = append(got, e.RelativeOffset)
+		if e.ErrorMessage == nil || *e.ErrorMessage == "" {
+			t.Errorf("record error %d has no message", e.RelativeOffset)
+		}
+	}
+	if res.ErrorCode != kerr.InvalidRecord.Code || !slices.Equal(got, want) {
+		t.Fatalf("code %d, record errors at %v; want INVALID_RECORD at %v", res.ErrorCode, got, want)
+	}
+	if end := endOffset(t, rc, "keyed"); end != 0 {
+		t.Fatalf("end offset %d: part of a refused batch was stored", end)
+	}
 }

@@ -37,6 +37,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -219,6 +220,14 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 				pr.ErrorCode = errorCode(err)
 				if r.Version >= 8 {
 					pr.ErrorMessage = errorMessage(err)
+					var recErrs *partition.RecordErrors
+					if errors.As(err, &recErrs) {
+						for _, i := range recErrs.Records {
+							re := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+							re.RelativeOffset, re.ErrorMessage = i, kmsg.StringPtr(recErrs.Reason)
+							pr.ErrorRecords = append(pr.ErrorRecords, re)
+						}
+					}
 				}
 				h.log.Debug("produce rejected", "topic", rt.Topic, "partition", rp.Partition, "err", err)
 				continue

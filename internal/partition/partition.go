@@ -289,21 +289,39 @@ func checkClientBatch(h record.Header) error {
 	return nil
 }
 
-// checkKeys refuses a batch with a record without a key, which a compacted
-// topic cannot hold (Kafka's INVALID_RECORD). It is the one place the
-// produce path decodes records, and only for compacted topics.
+// RecordErrors is an ErrInvalidRecord naming the records of a batch that
+// were refused, by their position in it (Kafka's record errors, KIP-467:
+// the client fails those records with INVALID_RECORD and the rest of the
+// batch with a retriable error of its own).
+type RecordErrors struct {
+	Records []int32 // positions in the batch, from 0
+	Reason  string  // why each was refused
+}
+
+func (e *RecordErrors) Error() string {
+	return fmt.Sprintf("%v: %d record(s) refused, the first at position %d: %s", ErrInvalidRecord, len(e.Records), e.Records[0], e.Reason)
+}
+
+func (e *RecordErrors) Unwrap() error { return ErrInvalidRecord }
+
+// checkKeys refuses a batch with records without a key, which a compacted
+// topic cannot hold (Kafka's INVALID_RECORD, naming each such record). It
+// is the one place the produce path decodes records, and only for
+// compacted topics.
 func checkKeys(batch []byte) error {
-	keyless := -1
+	var keyless []int32
+	position := int32(0)
 	err := record.EachRecord(batch, func(r record.RecordView) {
-		if r.Key == nil && keyless < 0 {
-			keyless = int(r.Offset)
+		if r.Key == nil {
+			keyless = append(keyless, position)
 		}
+		position++
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrCorruptBatch, err)
 	}
-	if keyless >= 0 {
-		return fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d of the batch)", ErrInvalidRecord, keyless)
+	if len(keyless) > 0 {
+		return &RecordErrors{Records: keyless, Reason: "compacted topic cannot accept message without key"}
 	}
 	return nil
 }
