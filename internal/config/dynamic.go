@@ -41,6 +41,21 @@ func IsDynamicBrokerConfig(name string) bool {
 	return false
 }
 
+// dynamicWithoutEffectPrefixes are the configs Kafka changes at runtime
+// that mean nothing to Samsa, which has no Kerberos (GSSAPI) and no
+// OAUTHBEARER login: setting them dynamically succeeds, as on Kafka, and
+// does nothing.
+var dynamicWithoutEffectPrefixes = []string{"sasl.kerberos.", "sasl.login."}
+
+func hasPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // SetDynamic replaces the runtime layer (maps are copied). Callers check
 // the values first with CheckDynamic.
 func (b *Broker) SetDynamic(d DynamicConfigs) {
@@ -72,6 +87,9 @@ func (b *Broker) CheckDynamic(configs map[string]string, perBroker bool) error {
 		value := configs[name]
 		def, known := lookupBroker(name)
 		if !known {
+			if hasPrefix(name, dynamicWithoutEffectPrefixes) {
+				continue // kept, as Kafka keeps them, with nothing to apply
+			}
 			for _, p := range append(slices.Clone(acceptedPrefixes), notApplicablePrefixes...) {
 				if strings.HasPrefix(name, p) {
 					problems = append(problems, &ConfigError{Name: name, Value: value, Hidden: true,

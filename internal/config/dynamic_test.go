@@ -71,6 +71,7 @@ func TestCheckDynamic(t *testing.T) {
 		{"static config", map[string]string{"num.partitions": "3"}, false, ErrNotDynamic},
 		{"listener config", map[string]string{"listeners": "PLAINTEXT://:9093"}, true, ErrNotDynamic},
 		{"prefixed key", map[string]string{"ssl.keystore.location": "/k"}, true, ErrNotDynamic},
+		{"kerberos and login settings (dynamic in Kafka, no effect here)", map[string]string{"sasl.kerberos.min.time.before.relogin": "60000", "sasl.login.refresh.buffer.seconds": "300"}, true, nil},
 		{"not a number", map[string]string{"log.retention.ms": "soon"}, false, ErrInvalidConfig},
 		{"not a topic value", map[string]string{"log.cleanup.policy": "keep"}, false, ErrInvalidConfig},
 		{"zero retention", map[string]string{"log.retention.ms": "0"}, true, ErrInvalidConfig},
