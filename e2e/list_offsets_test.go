@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 	"github.com/samsa-broker/samsa/internal/record"
@@ -73,16 +72,7 @@ func TestListOffsetsByTimestampIsPerRecord(t *testing.T) {
 				t.Errorf("%s: after %d ms: offset %d ts %d err %v, want offset %d ts %d", topic, tc.at, o.Offset, o.Timestamp-base, o.Err, tc.wantOffset, tc.wantTs)
 			}
 		}
-		req := kmsg.NewPtrListOffsetsRequest()
-		req.SetVersion(7)
-		req.ReplicaID = -1
-		rt := kmsg.NewListOffsetsRequestTopic()
-		rt.Topic = topic
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = 0, -3, -1
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		p := rc.roundTrip(req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+		p := listOffset(rc, 7, topic, -3)
 		if p.ErrorCode != 0 || p.Offset != 51 || p.Timestamp != base+900 {
 			t.Errorf("%s: MAX_TIMESTAMP: code %d offset %d ts %d, want offset 51 ts 900", topic, p.ErrorCode, p.Offset, p.Timestamp-base)
 		}

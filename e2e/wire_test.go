@@ -148,19 +148,25 @@ func initProducerID(t *testing.T, rc *rawConn) int64 {
 	return resp.ProducerID
 }
 
-func endOffset(t *testing.T, rc *rawConn, topic string) int64 {
-	t.Helper()
+// listOffset sends ListOffsets at version for partition 0 of topic and
+// timestamp ts (or a sentinel: -1 latest, -3 max timestamp, ...).
+func listOffset(rc *rawConn, version int16, topic string, ts int64) kmsg.ListOffsetsResponseTopicPartition {
+	rc.t.Helper()
 	req := kmsg.NewPtrListOffsetsRequest()
-	req.SetVersion(4)
+	req.SetVersion(version)
 	req.ReplicaID = -1
 	rt := kmsg.NewListOffsetsRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewListOffsetsRequestTopicPartition()
-	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = 0, -1, -1
+	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = 0, ts, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp := rc.roundTrip(req).(*kmsg.ListOffsetsResponse)
-	p := resp.Topics[0].Partitions[0]
+	return rc.roundTrip(req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+}
+
+func endOffset(t *testing.T, rc *rawConn, topic string) int64 {
+	t.Helper()
+	p := listOffset(rc, 4, topic, -1)
 	if p.ErrorCode != 0 {
 		t.Fatalf("ListOffsets: %v", kerr.ErrorForCode(p.ErrorCode))
 	}

@@ -65,17 +65,13 @@ type produceWait struct {
 // one response entry per partition. Requests without repeats, which every
 // client sends, are returned as they are.
 func collapseRepeatedPartitions(topics []kmsg.ProduceRequestTopic) []kmsg.ProduceRequestTopic {
-	type key struct {
-		topic     string
-		partition int32
-	}
 	if !hasRepeatedPartition(topics) {
 		return topics
 	}
-	last := map[key][]byte{}
+	last := map[producePartition][]byte{}
 	for _, rt := range topics {
 		for _, rp := range rt.Partitions {
-			last[key{rt.Topic, rp.Partition}] = rp.Records
+			last[producePartition{rt.Topic, rp.Partition}] = rp.Records
 		}
 	}
 	var out []kmsg.ProduceRequestTopic
@@ -90,7 +86,7 @@ func collapseRepeatedPartitions(topics []kmsg.ProduceRequestTopic) []kmsg.Produc
 			out = append(out, nt)
 		}
 		for _, rp := range rt.Partitions {
-			k := key{rt.Topic, rp.Partition}
+			k := producePartition{rt.Topic, rp.Partition}
 			records, ok := last[k]
 			if !ok {
 				continue // placed already
@@ -103,6 +99,12 @@ func collapseRepeatedPartitions(topics []kmsg.ProduceRequestTopic) []kmsg.Produc
 	return out
 }
 
+// producePartition names one partition of a produce request.
+type producePartition struct {
+	topic     string
+	partition int32
+}
+
 // hasRepeatedPartition reports whether a partition is named twice, without
 // allocating for the few partitions a produce request usually names.
 func hasRepeatedPartition(topics []kmsg.ProduceRequestTopic) bool {
@@ -111,14 +113,10 @@ func hasRepeatedPartition(topics []kmsg.ProduceRequestTopic) bool {
 		n += len(rt.Partitions)
 	}
 	if n > 64 {
-		type key struct {
-			topic     string
-			partition int32
-		}
-		seen := make(map[key]struct{}, n)
+		seen := make(map[producePartition]struct{}, n)
 		for _, rt := range topics {
 			for _, rp := range rt.Partitions {
-				k := key{rt.Topic, rp.Partition}
+				k := producePartition{rt.Topic, rp.Partition}
 				if _, ok := seen[k]; ok {
 					return true
 				}

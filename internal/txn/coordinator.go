@@ -580,8 +580,7 @@ func (c *Coordinator) removeExpiredIDs() {
 		e.op.Lock()
 		st := c.snapshot(e)
 		if c.idExpired(&st, now) {
-			key, _ := encodeRecord(&st)
-			if err := c.log.Append(c.ctx, c.PartitionFor(st.id), key, nil); err != nil {
+			if err := c.log.Append(c.ctx, c.PartitionFor(st.id), encodeKey(st.id), nil); err != nil {
 				c.logger.Warn("could not expire transactional id; will retry", "transactional_id", st.id, "err", err)
 			} else {
 				c.mu.Lock()

@@ -25,11 +25,17 @@ func partitionFor(txnID string, partitions int32) int32 {
 	return protocol.CoordinatorPartition(txnID, partitions)
 }
 
-// encodeRecord returns the key and value recording st.
-func encodeRecord(st *state) (key, value []byte) {
+// encodeKey returns the record key of a transactional id (a tombstone is
+// the key alone).
+func encodeKey(txnID string) []byte {
 	k := kmsg.NewTxnMetadataKey()
 	k.Version = keyVersion
-	k.TransactionalID = st.id
+	k.TransactionalID = txnID
+	return k.AppendTo(nil)
+}
+
+// encodeRecord returns the key and value recording st.
+func encodeRecord(st *state) (key, value []byte) {
 	v := kmsg.NewTxnMetadataValue()
 	v.Version = valueVersion
 	v.ProducerID, v.ProducerEpoch = st.producerID, st.epoch
@@ -56,7 +62,7 @@ func encodeRecord(st *state) (key, value []byte) {
 		vt.Topic, vt.Partitions = t, parts
 		v.Topics = append(v.Topics, vt)
 	}
-	return k.AppendTo(nil), v.AppendTo(nil)
+	return encodeKey(st.id), v.AppendTo(nil)
 }
 
 // decodeRecord decodes one record; ok is false for a tombstone.
