@@ -254,3 +254,69 @@ func TestConcurrentIncrementalAlterConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageFormatVersionIsAcceptedAndIgnored: Kafka 3.x accepts the
+// deprecated topic config message.format.version and ignores it (KIP-724),
+// and librdkafka's 0092_mixed_msgver sets it through the legacy AlterConfigs
+// mid-stream. Samsa keeps it as an override but goes on writing format v2,
+// so records written after it still carry headers; a value that names no
+// Kafka release is INVALID_CONFIG.
+func TestMessageFormatVersionIsAcceptedAndIgnored(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	createTopic(t, adm, "oldformat", 1, nil)
+
+	alter := func(value string) error {
+		resp, err := adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "message.format.version", Value: &value}}, "oldformat")
+		if err != nil {
+			return err
+		}
+		r, err := resp.On("oldformat", nil)
+		if err != nil {
+			return err
+		}
+		return r.Err
+	}
+	if err := alter("0.10.0.0"); err != nil {
+		t.Fatalf("AlterConfigs message.format.version=0.10.0.0: %v", err)
+	}
+	if err := alter("0.7"); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("AlterConfigs message.format.version=0.7: %v, want INVALID_CONFIG", err)
+	}
+
+	rcs, err := adm.DescribeTopicConfigs(ctx, "oldformat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On("oldformat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rc.Configs {
+		if c.Key == "message.format.version" {
+			found = true
+			if c.MaybeValue() != "0.10.0.0" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+				t.Errorf("message.format.version = %q from %v, want 0.10.0.0 from the topic", c.MaybeValue(), c.Source)
+			}
+		}
+	}
+	if !found {
+		t.Error("DescribeConfigs does not list message.format.version")
+	}
+
+	cl := b.Client(kgo.DefaultProduceTopic("oldformat"), kgo.ConsumeTopics("oldformat"))
+	rec := &kgo.Record{Value: []byte("v2"), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("kept")}}}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	fetches := cl.PollFetches(ctx)
+	if errs := fetches.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := fetches.Records()
+	if len(got) != 1 || len(got[0].Headers) != 1 || string(got[0].Headers[0].Value) != "kept" {
+		t.Fatalf("records %+v, want one with its header (format v2)", got)
+	}
+}

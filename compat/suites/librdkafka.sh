@@ -12,8 +12,7 @@
 # ACL admin tests have something to talk to. Skipped, as not applicable to
 # one Samsa broker: tests that run Kafka's shell tools (KAFKA_PATH: 0052,
 # 0077, 0109, 0115, 0119), that create topics with replication factor 3
-# (0103), and 0092, which sets message.format.version (removed in Kafka 4;
-# Samsa stores message format v2 only).
+# (0103).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 src="${1:?usage: $0 /path/to/librdkafka [TESTS=...]}"
@@ -38,7 +37,7 @@ conf="$work/test.conf"
 echo "bootstrap.servers=127.0.0.1:9292" > "$conf"
 status=0
 env LD_LIBRARY_PATH="$src/src:$src/src-cpp" RDKAFKA_TEST_CONF="$conf" TEST_KAFKA_VERSION=3.7.0 \
-	TESTS_SKIP=0052,0077,0092,0103,0109,0115,0119 "$@" \
+	TESTS_SKIP=0052,0077,0103,0109,0115,0119 "$@" \
 	./test-runner -Q -L -p2 > "$work/run.log" 2>&1 || status=$?
 sed 's/\x1b\[[0-9;]*m//g' "$work/run.log" | grep -a '^| ' | grep -av 'SKIPPED\|DNS' || true
 if [ "$status" -ne 0 ]; then

@@ -127,7 +127,7 @@ var brokerDefinitions = []definition{
 	{name: "log.message.downconversion.enable", typ: TypeBoolean, def: "true",
 		deprecated: "Kafka 4.0 removes it",
 		doc:        "Default for the topic config message.downconversion.enable."},
-	{name: "log.message.format.version", typ: TypeString, def: "3.0-IV1", usage: UsageIgnored,
+	{name: "log.message.format.version", typ: TypeString, def: "3.0-IV1", rule: formatVersions, usage: UsageIgnored,
 		deprecated: "record batches are always written in format v2",
 		doc:        "Message format version of old Kafka releases; Samsa always writes format v2."},
 	{name: "log.message.timestamp.after.max.ms", typ: TypeLong, def: maxLongText, rule: atLeast(0),

@@ -286,3 +286,41 @@ type custom struct {
 
 func (r custom) String() string           { return r.describe }
 func (r custom) check(value string) error { return r.fn(value) }
+
+// formatVersions accepts the release names Kafka's message.format.version
+// took ("0.10.0", "0.10.0.1", "2.8", "3.0-IV1"): 0.8.0 to 0.11.0, then 1.0
+// to 3.9 and 4.0, each optionally followed by an -IVn suffix, as Kafka's
+// MetadataVersion.fromVersionString reads them.
+var formatVersions = custom{
+	describe: "[0.8.0, 0.8.1, 0.8.2, 0.9.0, 0.10.0, 0.10.1, 0.10.2, 0.11.0, 1.0, 1.1, 2.0, ..., 2.8, 3.0, ..., 3.9, 4.0], optionally with an -IVn suffix",
+	fn:       checkFormatVersion,
+}
+
+var formatVersionSyntax = regexp.MustCompile(`^(\d+)\.(\d+)((?:\.\d+)*)(-IV\d+)?$`)
+
+func checkFormatVersion(value string) error {
+	m := formatVersionSyntax.FindStringSubmatch(value)
+	if m == nil {
+		return errors.New("must be a Kafka release such as 2.8 or 3.0-IV1")
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	known := false
+	switch major {
+	case 0:
+		// 0.x releases are named by three numbers; the first must be there.
+		known = minor >= 8 && minor <= 11 && m[3] != ""
+	case 1:
+		known = minor <= 1
+	case 2:
+		known = minor <= 8
+	case 3:
+		known = minor <= 9
+	case 4:
+		known = minor == 0
+	}
+	if !known {
+		return fmt.Errorf("%s is not a Kafka release with a message format", value)
+	}
+	return nil
+}

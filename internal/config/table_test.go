@@ -30,7 +30,7 @@ func TestTopicConfigNamesAreKafkas(t *testing.T) {
 		"flush.messages", "flush.ms", "follower.replication.throttled.replicas",
 		"index.interval.bytes", "leader.replication.throttled.replicas", "local.retention.bytes",
 		"local.retention.ms", "max.compaction.lag.ms", "max.message.bytes",
-		"message.downconversion.enable", "message.timestamp.after.max.ms",
+		"message.downconversion.enable", "message.format.version", "message.timestamp.after.max.ms",
 		"message.timestamp.before.max.ms", "message.timestamp.difference.max.ms",
 		"message.timestamp.type", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
 		"min.insync.replicas", "preallocate", "remote.storage.enable", "retention.bytes",

@@ -16,6 +16,7 @@ const (
 	MaxCompactionLagMs              = "max.compaction.lag.ms"
 	MaxMessageBytes                 = "max.message.bytes"
 	MessageDownconversionEnable     = "message.downconversion.enable"
+	MessageFormatVersion            = "message.format.version"
 	MessageTimestampAfterMaxMs      = "message.timestamp.after.max.ms"
 	MessageTimestampBeforeMaxMs     = "message.timestamp.before.max.ms"
 	MessageTimestampDifferenceMaxMs = "message.timestamp.difference.max.ms"
@@ -97,6 +98,10 @@ var topicDefinitions = []definition{
 		synonyms:   []synonym{{name: "log.message.downconversion.enable"}},
 		deprecated: "Kafka 4.0 removes it; consumers that need old message formats are gone",
 		doc:        "Whether fetches from consumers too old for the stored format are converted down."},
+	{name: MessageFormatVersion, typ: TypeString, def: "3.0-IV1", rule: formatVersions,
+		synonyms:   []synonym{{name: "log.message.format.version"}},
+		deprecated: "Kafka 3.0 ignores it and 4.0 removes it; record batches are always written in format v2",
+		doc:        "Message format of old Kafka releases. Accepted and ignored, as Kafka 3.x does once its protocol is 3.0 or later: Samsa always writes format v2."},
 	{name: MessageTimestampAfterMaxMs, typ: TypeLong, def: maxLongText, rule: atLeast(0),
 		synonyms: []synonym{{name: "log.message.timestamp.after.max.ms"}},
 		doc:      "How far ahead of the broker clock a CreateTime timestamp may be before the batch is rejected."},
