@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"sync"
@@ -16,6 +17,24 @@ import (
 )
 
 func strp(s string) *string { return &s }
+
+// topicConfigs describes topic's configs, by name.
+func topicConfigs(ctx context.Context, t *testing.T, adm *kadm.Client, topic string) map[string]kadm.Config {
+	t.Helper()
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := make(map[string]kadm.Config, len(rc.Configs))
+	for _, c := range rc.Configs {
+		byName[c.Key] = c
+	}
+	return byName
+}
 
 func TestTopicAdministration(t *testing.T) {
 	b := brokertest.Start(t, map[string]string{"log.retention.hours": "24"})
@@ -46,18 +65,7 @@ func TestTopicAdministration(t *testing.T) {
 	}
 
 	// DescribeConfigs: every config, its source and synonyms.
-	rcs, err := adm.DescribeTopicConfigs(ctx, "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := rcs.On("admin", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]kadm.Config{}
-	for _, c := range rc.Configs {
-		byName[c.Key] = c
-	}
+	byName := topicConfigs(ctx, t, adm, "admin")
 	if len(byName) < 25 {
 		t.Fatalf("only %d topic configs described", len(byName))
 	}
@@ -76,9 +84,7 @@ func TestTopicAdministration(t *testing.T) {
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.DeleteConfig, Name: "retention.ms"}}, "admin"); err != nil {
 		t.Fatal(err)
 	}
-	rcs, _ = adm.DescribeTopicConfigs(ctx, "admin")
-	rc, _ = rcs.On("admin", nil)
-	for _, c := range rc.Configs {
+	for _, c := range topicConfigs(ctx, t, adm, "admin") {
 		switch c.Key {
 		case "max.message.bytes":
 			if c.MaybeValue() != "2048" {
@@ -233,16 +239,8 @@ func TestConcurrentIncrementalAlterConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		rcs, err := adm.DescribeTopicConfigs(ctx, "altered")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := rcs.On("altered", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
 		got := map[string]string{}
-		for _, c := range rc.Configs {
+		for _, c := range topicConfigs(ctx, t, adm, "altered") {
 			if c.Source == kmsg.ConfigSourceDynamicTopicConfig {
 				got[c.Key] = c.MaybeValue()
 			}
@@ -285,25 +283,10 @@ func TestMessageFormatVersionIsAcceptedAndIgnored(t *testing.T) {
 		t.Fatalf("AlterConfigs message.format.version=0.7: %v, want INVALID_CONFIG", err)
 	}
 
-	rcs, err := adm.DescribeTopicConfigs(ctx, "oldformat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := rcs.On("oldformat", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, c := range rc.Configs {
-		if c.Key == "message.format.version" {
-			found = true
-			if c.MaybeValue() != "0.10.0.0" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
-				t.Errorf("message.format.version = %q from %v, want 0.10.0.0 from the topic", c.MaybeValue(), c.Source)
-			}
-		}
-	}
-	if !found {
+	if c, ok := topicConfigs(ctx, t, adm, "oldformat")["message.format.version"]; !ok {
 		t.Error("DescribeConfigs does not list message.format.version")
+	} else if c.MaybeValue() != "0.10.0.0" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Errorf("message.format.version = %q from %v, want 0.10.0.0 from the topic", c.MaybeValue(), c.Source)
 	}
 
 	cl := b.Client(kgo.DefaultProduceTopic("oldformat"), kgo.ConsumeTopics("oldformat"))
