@@ -259,3 +259,78 @@ func allSeen(seen map[string]bool, want []string) bool {
 	}
 	return true
 }
+
+// Deleting a topic deletes every group's committed offsets of it (Kafka's
+// onPartitionsDeleted): a topic created again under the same name is consumed
+// from its start, not from where the old one's consumers stopped, and a group
+// left with nothing is gone. Both survive a restart.
+func TestDeletedTopicsCommittedOffsetsAreDeleted(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 60*time.Second)
+	createTopic(t, adm, "reborn", 1, nil)
+	createTopic(t, adm, "kept", 1, nil)
+	commit := func(group string, offsets kadm.Offsets) {
+		t.Helper()
+		resp, err := adm.CommitOffsets(ctx, group, offsets)
+		if err != nil || resp.Error() != nil {
+			t.Fatalf("commit %s: %v %v", group, err, resp.Error())
+		}
+	}
+	offsets := kadm.Offsets{}
+	offsets.Add(kadm.Offset{Topic: "reborn", Partition: 0, At: 10, LeaderEpoch: -1})
+	commit("only-reborn", offsets)
+	offsets.Add(kadm.Offset{Topic: "kept", Partition: 0, At: 3, LeaderEpoch: -1})
+	commit("both", offsets)
+
+	if resp, err := adm.DeleteTopics(ctx, "reborn"); err != nil || resp.Error() != nil {
+		t.Fatalf("delete: %v %v", err, resp.Error())
+	}
+	createTopic(t, adm, "reborn", 1, nil)
+	check := func(when string) {
+		t.Helper()
+		got, err := adm.FetchOffsets(ctx, "both")
+		if err != nil || got.Error() != nil {
+			t.Fatalf("%s: fetch offsets: %v %v", when, err, got.Error())
+		}
+		if o, ok := got.Lookup("reborn", 0); ok && o.At >= 0 {
+			t.Fatalf("%s: group both still has offset %d for the deleted topic", when, o.At)
+		}
+		if o, ok := got.Lookup("kept", 0); !ok || o.At != 3 {
+			t.Fatalf("%s: group both lost its offset of another topic: %+v", when, o)
+		}
+		groups, err := adm.ListGroups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := groups["only-reborn"]; ok {
+			t.Fatalf("%s: group only-reborn, left without offsets, still listed", when)
+		}
+	}
+	check("after delete")
+
+	cl := b.Client()
+	produceN(t, cl, "reborn", 15)
+	cl.Close()
+	gc := startGroupConsumer(t, b, "both", "reborn")
+	defer gc.cl.Close()
+	waitFor(t, 30*time.Second, "all 15 records of the new topic", func() bool {
+		n, _ := gc.counts()
+		return n == 15
+	})
+	gc.cl.Close()
+
+	b.Restart()
+	adm = b.Admin()
+	waitFor(t, 20*time.Second, "offsets loaded after restart", func() bool {
+		got, err := adm.FetchOffsets(ctx, "both")
+		return err == nil && got.Error() == nil && len(got) > 0
+	})
+	got, err := adm.FetchOffsets(ctx, "both")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := got.Lookup("reborn", 0); !ok || o.At != 15 {
+		t.Fatalf("after restart: the new topic's commit is %+v, want 15", o)
+	}
+}

@@ -2,6 +2,8 @@ package group
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -288,6 +290,24 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, r *kmsg.OffsetDeleteRequ
 			return st.offsetDelete(r, fx)
 		})
 	return resp.(*kmsg.OffsetDeleteResponse)
+}
+
+// TopicsDeleted removes every group's offsets of the deleted topics and
+// returns once the tombstones are durable. A shard still loading is skipped:
+// its load drops offsets of topics that no longer exist.
+func (c *Coordinator) TopicsDeleted(ctx context.Context, topics []string) error {
+	deleted := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		deleted[t] = true
+	}
+	gone := func(topic string) bool { return deleted[topic] }
+	var errs []error
+	for _, sh := range c.shards {
+		if err := c.removeTopicOffsets(ctx, sh, gone); err != nil {
+			errs = append(errs, fmt.Errorf("__consumer_offsets partition %d: %w", sh.partition, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ConsumerGroupHeartbeat is the KIP-848 join/heartbeat/leave call.

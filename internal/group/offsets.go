@@ -374,6 +374,38 @@ func (s *shardState) expireOffsets(now time.Time, fx *effects) {
 	}
 }
 
+// removeTopicOffsets drops every group's committed and pending offsets of
+// the topics gone reports (deleted topics: Kafka's onPartitionsDeleted), so a
+// topic created again under the same name starts without them. A group left
+// empty with no offsets is removed, as after OffsetDelete.
+func (s *shardState) removeTopicOffsets(gone func(topic string) bool, fx *effects) {
+	for _, g := range s.sortedGroups() {
+		removed := false
+		for _, topic := range slices.Sorted(maps.Keys(g.offsets)) {
+			if !gone(topic) {
+				continue
+			}
+			for _, p := range slices.Sorted(maps.Keys(g.offsets[topic])) {
+				g.deleteOffset(topic, p)
+				fx.records = append(fx.records, offsetTombstone(g.id, topic, p))
+			}
+			removed = true
+		}
+		if removed {
+			s.maybeRemoveGroup(g, fx)
+		}
+	}
+	for _, p := range s.pending {
+		for _, topics := range p {
+			for topic := range topics {
+				if gone(topic) {
+					delete(topics, topic)
+				}
+			}
+		}
+	}
+}
+
 // sortedOffsets lists a group's offsets by topic and partition; for tests and
 // describe-style output.
 func (g *group) sortedOffsets() []topicPartitionOffset {

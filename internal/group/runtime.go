@@ -225,6 +225,15 @@ func (c *Coordinator) load(sh *shard) {
 				sh.state = st
 			}
 			sh.mu.Unlock()
+			if c.cfg.Topics != nil {
+				// A topic deleted while this shard was loading, or just
+				// before a crash, leaves offsets behind.
+				unknown := func(topic string) bool { _, _, ok := c.cfg.Topics(topic); return !ok }
+				if err := c.removeTopicOffsets(c.ctx, sh, unknown); err != nil && c.ctx.Err() == nil {
+					c.logger.Warn("removing offsets of deleted topics failed",
+						"partition", sh.partition, "err", err)
+				}
+			}
 			c.logger.Debug("loaded group coordinator shard",
 				"partition", sh.partition, "groups", groups, "skipped_records", skipped)
 			c.kickTimers()
@@ -556,6 +565,32 @@ func (c *Coordinator) runStep(sh *shard, groupID string, loadingCode int16, park
 	done = sh.submitLocked(fx, resp != nil)
 	c.maybeKickLocked(sh, groupID)
 	return resp, parked, done, nil
+}
+
+// removeTopicOffsets runs removeTopicOffsets on a loaded shard and waits
+// until its tombstones are durable.
+func (c *Coordinator) removeTopicOffsets(ctx context.Context, sh *shard, gone func(topic string) bool) error {
+	sh.mu.Lock()
+	if sh.closed || sh.state == nil {
+		sh.mu.Unlock()
+		return nil
+	}
+	var fx effects
+	sh.state.removeTopicOffsets(gone, &fx)
+	var done chan error
+	if len(fx.records) > 0 {
+		done = sh.submitLocked(fx, true)
+	}
+	sh.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // newUUID returns a random (version 4) UUID in Java's UUID.toString form,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -532,5 +534,79 @@ func TestLeaveAndOffsetDeleteThroughTheRuntime(t *testing.T) {
 	fetch.Group = "g"
 	if got := e.c.OffsetFetch(e.ctx(), fetch); len(got.Topics) != 0 {
 		t.Fatalf("deleted offset came back: %+v", got.Topics)
+	}
+}
+
+func TestDeletedTopicsLoseTheirOffsets(t *testing.T) {
+	e := newEnv(t, newMemLog())
+	topics := map[string]bool{"orders": true, "events": true}
+	e.cfg.Topics = func(name string) ([16]byte, int32, bool) { return [16]byte{byte(len(name))}, 4, topics[name] }
+	e.restart()
+	commit := func(group, topic string) {
+		t.Helper()
+		resp := e.c.OffsetCommit(e.ctx(), commitReq(group, "", -1, topic, map[int32]int64{0: 10, 1: 20}))
+		for _, p := range resp.Topics[0].Partitions {
+			wantCode(t, "commit "+group+"/"+topic, p.ErrorCode, 0)
+		}
+	}
+	committed := func(group string) map[string]int {
+		t.Helper()
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.Version = 5
+		req.Group = group
+		resp := e.c.OffsetFetch(e.ctx(), req)
+		wantCode(t, "fetch "+group, resp.ErrorCode, 0)
+		out := make(map[string]int)
+		for _, rt := range resp.Topics {
+			out[rt.Topic] += len(rt.Partitions)
+		}
+		return out
+	}
+	groups := func() []string {
+		var out []string
+		for _, g := range e.c.ListGroups(e.ctx(), kmsg.NewPtrListGroupsRequest()).Groups {
+			out = append(out, g.Group)
+		}
+		slices.Sort(out)
+		return out
+	}
+	commit("both", "orders")
+	commit("both", "events")
+	commit("events-only", "events")
+
+	// Deleted through the API: both groups lose the topic's offsets at
+	// once, and the group left with none is gone.
+	delete(topics, "events")
+	if err := e.c.TopicsDeleted(e.ctx(), []string{"events"}); err != nil {
+		t.Fatal(err)
+	}
+	topics["events"] = true // created again under the same name
+	if got := committed("both"); !maps.Equal(got, map[string]int{"orders": 2}) {
+		t.Fatalf("after delete, group both has %v", got)
+	}
+	if got := groups(); !slices.Equal(got, []string{"both"}) {
+		t.Fatalf("after delete, groups %v", got)
+	}
+	e.restart()
+	if got := committed("both"); !maps.Equal(got, map[string]int{"orders": 2}) {
+		t.Fatalf("after restart, group both has %v", got)
+	}
+	if got := committed("events-only"); len(got) != 0 {
+		t.Fatalf("after restart, group events-only has %v", got)
+	}
+
+	// Deleted while the coordinator was down (a crash between the catalog
+	// and the tombstones): the next load removes the offsets, durably.
+	commit("both", "events")
+	e.c.Close()
+	delete(topics, "events")
+	e.start()
+	if got := committed("both"); !maps.Equal(got, map[string]int{"orders": 2}) {
+		t.Fatalf("after load, group both has %v", got)
+	}
+	topics["events"] = true
+	e.restart()
+	if got := committed("both"); !maps.Equal(got, map[string]int{"orders": 2}) {
+		t.Fatalf("after a second restart, group both has %v", got)
 	}
 }

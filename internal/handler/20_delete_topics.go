@@ -3,7 +3,8 @@ package handler
 // DeleteTopics: v0-6
 //
 // Behavior:
-// * Deletes the topic's metadata and data synchronously
+// * Deletes the topic's metadata and data synchronously, and every group's
+//   committed offsets of it (a topic created again starts without them)
 // * Unknown names → UNKNOWN_TOPIC_OR_PARTITION; unknown ids (v6) →
 //   UNKNOWN_TOPIC_ID; delete.topic.enable=false → TOPIC_DELETION_DISABLED
 // * Needs DELETE on the topic
@@ -30,7 +31,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
-func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.Reply {
+func (h *Handler) handleDeleteTopics(ctx context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.DeleteTopicsRequest)
 	resp := r.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	type target struct {
@@ -107,6 +108,10 @@ func (h *Handler) handleDeleteTopics(_ context.Context, req *conn.Request) conn.
 		if err := h.catalog.DeleteTopic(name); err != nil {
 			fail(errorCode(err), err)
 			continue
+		}
+		if err := h.opts.Groups.TopicsDeleted(ctx, []string{name}); err != nil {
+			// The next load of the affected shards removes them instead.
+			h.log.Warn("removing deleted topic's committed offsets failed", "topic", name, "err", err)
 		}
 		mutations.record(topic.Partitions)
 		resp.Topics = append(resp.Topics, t)

@@ -94,6 +94,8 @@ type GroupCoordinator interface {
 	ConsumerGroupHeartbeat(context.Context, *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroupHeartbeatResponse
 	ConsumerGroupDescribe(context.Context, *kmsg.ConsumerGroupDescribeRequest) *kmsg.ConsumerGroupDescribeResponse
 	TxnOffsetCommit(context.Context, *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse
+	// TopicsDeleted removes every group's offsets of deleted topics.
+	TopicsDeleted(ctx context.Context, topics []string) error
 	// PartitionFor is the __consumer_offsets partition that owns a group.
 	PartitionFor(group string) int32
 }
