@@ -303,3 +303,43 @@ func TestMessageFormatVersionIsAcceptedAndIgnored(t *testing.T) {
 		t.Fatalf("records %+v, want one with its header (format v2)", got)
 	}
 }
+
+// An empty cleanup.policy is accepted, as in Kafka 3.x (confluent-kafka's
+// incremental alter test SUBTRACTs "delete" from it): the topic is neither
+// trimmed by retention nor compacted, while a delete topic with the same
+// settings is trimmed.
+func TestEmptyCleanupPolicyKeepsEveryRecord(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"log.retention.check.interval.ms": "50"})
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	tiny := map[string]*string{"retention.ms": strp("1"), "segment.bytes": strp("14")}
+	createTopic(t, adm, "keep-all", 1, tiny)
+	createTopic(t, adm, "trimmed", 1, tiny)
+	resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SubtractConfig, Name: "cleanup.policy", Value: strp("delete")}}, "keep-all")
+	if err != nil || resp[0].Err != nil {
+		t.Fatalf("subtract delete from cleanup.policy: %v %v", err, resp)
+	}
+	if c := topicConfigs(ctx, t, adm, "keep-all")["cleanup.policy"]; c.MaybeValue() != "" || c.Source != kmsg.ConfigSourceDynamicTopicConfig {
+		t.Fatalf("cleanup.policy = %q from %v, want an empty override", c.MaybeValue(), c.Source)
+	}
+	cl := b.Client(kgo.MaxBufferedRecords(1)) // one batch, so one segment, per record
+	for _, topic := range []string{"keep-all", "trimmed"} {
+		for i := range 4 {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte{byte(i)}}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	startOf := func(topic string) int64 {
+		offs, err := adm.ListStartOffsets(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, _ := offs.Lookup(topic, 0)
+		return o.Offset
+	}
+	waitFor(t, 20*time.Second, "retention trims the delete topic", func() bool { return startOf("trimmed") > 0 })
+	if got := startOf("keep-all"); got != 0 {
+		t.Fatalf("the topic with an empty cleanup.policy starts at %d, want 0", got)
+	}
+}

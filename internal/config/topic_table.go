@@ -48,7 +48,9 @@ const (
 
 // Values accepted by enumerated configs.
 var (
-	cleanupPolicies  = subsetOf{values: []string{"compact", "delete"}}
+	// An empty cleanup.policy neither deletes nor compacts: the log is kept
+	// whole. Kafka 3.x accepts it (ValidList allows an empty list).
+	cleanupPolicies  = subsetOf{values: []string{"compact", "delete"}, allowEmpty: true}
 	compressionTypes = oneOf{"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}
 	timestampTypes   = oneOf{"CreateTime", "LogAppendTime"}
 )
@@ -59,7 +61,7 @@ var (
 var topicDefinitions = []definition{
 	{name: CleanupPolicy, typ: TypeList, def: "delete", rule: cleanupPolicies,
 		synonyms: []synonym{{name: "log.cleanup.policy"}},
-		doc:      "What happens to old segments: \"delete\" drops them by age or size, \"compact\" keeps the newest record per key; both may be listed."},
+		doc:      "What happens to old segments: \"delete\" drops them by age or size, \"compact\" keeps the newest record per key; both may be listed, or neither (nothing is removed)."},
 	{name: CompressionType, typ: TypeString, def: "producer", rule: compressionTypes,
 		synonyms: []synonym{{name: "compression.type"}},
 		doc:      "Codec batches are stored in; \"producer\" keeps whatever codec the producer chose."},

@@ -150,7 +150,7 @@ func TestValidateTopicConfig(t *testing.T) {
 		{"cleanup.policy", "compact", nil, ""},
 		{"cleanup.policy", "compact,delete", nil, ""},
 		{"cleanup.policy", "delete, compact", nil, ""},
-		{"cleanup.policy", "", ErrInvalidConfig, "at least one of compact, delete"},
+		{"cleanup.policy", "", nil, ""}, // keeps every record, as in Kafka 3.x
 		{"cleanup.policy", "compact,,delete", ErrInvalidConfig, `"" is not allowed`},
 		{"cleanup.policy", "Delete", ErrInvalidConfig, `"Delete" is not allowed`},
 		{"compression.type", "zstd", nil, ""},

@@ -115,8 +115,9 @@ func (c *Catalog) PartitionConfig(overrides map[string]string) partition.Config 
 	val := func(name string) string { return b.TopicString(overrides, name) }
 	retentionMs, retentionBytes := get("retention.ms"), get("retention.bytes")
 	if !slices.Contains(b.TopicList(overrides, "cleanup.policy"), "delete") {
-		// A compacted-only topic keeps every segment: retention by time or
-		// size applies only to the delete policy.
+		// A topic without the delete policy (compacted only, or an empty
+		// cleanup.policy) keeps every segment: retention by time or size
+		// applies only to the delete policy.
 		retentionMs, retentionBytes = -1, -1
 	}
 	return partition.Config{
