@@ -52,7 +52,8 @@ func TestBrokerDynamicLayers(t *testing.T) {
 		t.Errorf("DynamicNames = %v", got)
 	}
 	b.SetDynamic(DynamicConfigs{})
-	if v, src, _ := TopicConfigs(nil).Effective("retention.ms", b); v != "86400000" || src != SourceStaticBroker {
+	// Kafka names the source after log.retention.ms, now unset: DEFAULT_CONFIG.
+	if v, src, _ := TopicConfigs(nil).Effective("retention.ms", b); v != "86400000" || src != SourceDefault {
 		t.Errorf("retention.ms with no dynamic configs = %q from %v", v, src)
 	}
 }

@@ -14,15 +14,18 @@ import (
 // ValidateTopicConfigs before they are stored.
 type TopicConfigs map[string]string
 
-// Effective resolves a topic config as DescribeConfigs reports it: the
-// override if set (DYNAMIC_TOPIC_CONFIG), else the first broker synonym set
-// at runtime for this broker or all (DYNAMIC_BROKER_CONFIG,
-// DYNAMIC_DEFAULT_BROKER_CONFIG) or in the properties
-// (STATIC_BROKER_CONFIG), else the first broker synonym with a default,
-// else the topic default (both DEFAULT_CONFIG). value is in
-// the topic config's unit (log.retention.hours=1 gives "3600000");
-// synonyms lists every place a value was found, highest precedence first,
-// with values as written there. b may be nil (no broker properties; broker
+// Effective resolves a topic config as DescribeConfigs reports it. value is
+// the override if set, else the first broker synonym set at runtime for this
+// broker or all or in the properties, else the first broker synonym with a
+// default, else the topic default, in the topic config's unit
+// (log.retention.hours=1 gives "3600000"). synonyms lists, highest
+// precedence first and with values as written there, the override
+// (DYNAMIC_TOPIC_CONFIG) and then, as Kafka does, the broker synonyms from
+// the first entry of the primary one (log.retention.ms for retention.ms)
+// on: DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG,
+// STATIC_BROKER_CONFIG, DEFAULT_CONFIG. source is the first synonym's, or
+// DEFAULT_CONFIG without one, so a value from log.retention.hours alone is
+// DEFAULT_CONFIG, as in Kafka. b may be nil (no broker properties; broker
 // defaults still apply). An unknown name returns SourceUnknown.
 func (t TopicConfigs) Effective(name string, b *Broker) (value string, source Source, synonyms []Synonym) {
 	def, ok := lookupTopic(name)
@@ -36,13 +39,27 @@ func (t TopicConfigs) Effective(name string, b *Broker) (value string, source So
 	for i, s := range def.synonyms {
 		names[i] = s.name
 	}
-	synonyms = append(synonyms, b.layeredSynonyms(names, false)...)
+	broker := b.layeredSynonyms(names, false)
 	for _, s := range def.synonyms {
 		if bd, ok := lookupBroker(s.name); ok && !bd.noDefault {
-			synonyms = append(synonyms, Synonym{Name: s.name, Value: bd.def, Source: SourceDefault})
+			broker = append(broker, Synonym{Name: s.name, Value: bd.def, Source: SourceDefault})
 		}
 	}
-	value, source = t.resolve(def, b)
+	// Like Kafka (ConfigHelper.configSynonyms), the broker synonyms start at
+	// the first entry of the primary one: retention.ms lists
+	// log.retention.hours only after a set log.retention.ms, and nothing
+	// while log.retention.ms is unset.
+	for len(broker) > 0 && len(names) > 0 && broker[0].Name != names[0] {
+		broker = broker[1:]
+	}
+	synonyms = append(synonyms, broker...)
+	// The source is the first synonym's, as in Kafka: a value that comes
+	// from log.retention.hours alone is reported as DEFAULT_CONFIG.
+	value, _ = t.resolve(def, b)
+	source = SourceDefault
+	if len(synonyms) > 0 {
+		source = synonyms[0].Source
+	}
 	return value, source, synonyms
 }
 

@@ -20,27 +20,19 @@ func TestTopicEffective(t *testing.T) {
 	}{
 		{
 			name: "default through the broker default", config: "retention.ms",
+			// Kafka lists broker synonyms only from the primary one,
+			// log.retention.ms, on; unset, there are none.
 			wantValue: "604800000", wantSource: SourceDefault,
-			wantSynonyms: []Synonym{{"log.retention.hours", "168", SourceDefault}},
 		},
 		{
 			name: "hours set in server.properties", config: "retention.ms",
 			broker:    map[string]string{"log.retention.hours": "24"},
-			wantValue: "86400000", wantSource: SourceStaticBroker,
-			wantSynonyms: []Synonym{
-				{"log.retention.hours", "24", SourceStaticBroker},
-				{"log.retention.hours", "168", SourceDefault},
-			},
+			wantValue: "86400000", wantSource: SourceDefault,
 		},
 		{
 			name: "minutes beat hours", config: "retention.ms",
 			broker:    map[string]string{"log.retention.hours": "24", "log.retention.minutes": "90"},
-			wantValue: "5400000", wantSource: SourceStaticBroker,
-			wantSynonyms: []Synonym{
-				{"log.retention.minutes", "90", SourceStaticBroker},
-				{"log.retention.hours", "24", SourceStaticBroker},
-				{"log.retention.hours", "168", SourceDefault},
-			},
+			wantValue: "5400000", wantSource: SourceDefault,
 		},
 		{
 			name: "ms beats minutes and hours", config: "retention.ms",
@@ -56,11 +48,7 @@ func TestTopicEffective(t *testing.T) {
 		{
 			name: "negative hours mean unlimited", config: "retention.ms",
 			broker:    map[string]string{"log.retention.hours": "-1"},
-			wantValue: "-1", wantSource: SourceStaticBroker,
-			wantSynonyms: []Synonym{
-				{"log.retention.hours", "-1", SourceStaticBroker},
-				{"log.retention.hours", "168", SourceDefault},
-			},
+			wantValue: "-1", wantSource: SourceDefault,
 		},
 		{
 			name: "negative ms mean unlimited", config: "retention.ms",
@@ -78,8 +66,6 @@ func TestTopicEffective(t *testing.T) {
 			wantValue: "60000", wantSource: SourceDynamicTopic,
 			wantSynonyms: []Synonym{
 				{"retention.ms", "60000", SourceDynamicTopic},
-				{"log.retention.hours", "24", SourceStaticBroker},
-				{"log.retention.hours", "168", SourceDefault},
 			},
 		},
 		{
@@ -94,8 +80,14 @@ func TestTopicEffective(t *testing.T) {
 		{
 			name: "roll hours become segment.ms", config: "segment.ms",
 			broker:    map[string]string{"log.roll.hours": "1"},
-			wantValue: "3600000", wantSource: SourceStaticBroker,
+			wantValue: "3600000", wantSource: SourceDefault,
+		},
+		{
+			name: "roll ms lists the hours after it", config: "segment.ms",
+			broker:    map[string]string{"log.roll.hours": "1", "log.roll.ms": "5000"},
+			wantValue: "5000", wantSource: SourceStaticBroker,
 			wantSynonyms: []Synonym{
+				{"log.roll.ms", "5000", SourceStaticBroker},
 				{"log.roll.hours", "1", SourceStaticBroker},
 				{"log.roll.hours", "168", SourceDefault},
 			},
@@ -103,7 +95,6 @@ func TestTopicEffective(t *testing.T) {
 		{
 			name: "flush.ms falls back to the scheduler interval", config: "flush.ms",
 			wantValue: "9223372036854775807", wantSource: SourceDefault,
-			wantSynonyms: []Synonym{{"log.flush.scheduler.interval.ms", "9223372036854775807", SourceDefault}},
 		},
 		{
 			name: "no broker synonym", config: "remote.storage.enable",
