@@ -108,17 +108,20 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b.groups = group.New(group.Config{
-		Partitions:            cfg.OffsetsTopicNumPartitions(),
-		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay(),
-		MinSessionTimeout:     cfg.GroupMinSessionTimeout(),
-		MaxSessionTimeout:     cfg.GroupMaxSessionTimeout(),
-		OffsetsRetention:      cfg.OffsetsRetention(),
-		MaxGroupSize:          int(cfg.GroupMaxSize()),
-		Now:                   time.Now,
-		Logger:                opts.Logger.With("component", "group"),
-		Topics:                b.topicLookup,
-		TopicByID:             b.topicByID,
-		ListTopics:            b.topicNames,
+		Partitions:                cfg.OffsetsTopicNumPartitions(),
+		InitialRebalanceDelay:     cfg.GroupInitialRebalanceDelay(),
+		MinSessionTimeout:         cfg.GroupMinSessionTimeout(),
+		MaxSessionTimeout:         cfg.GroupMaxSessionTimeout(),
+		OffsetsRetention:          cfg.OffsetsRetention(),
+		MaxGroupSize:              int(cfg.GroupMaxSize()),
+		ConsumerSessionTimeout:    cfg.ConsumerGroupSessionTimeout(),
+		ConsumerHeartbeatInterval: cfg.ConsumerGroupHeartbeatInterval(),
+		ConsumerTimeouts:          b.consumerGroupTimeouts,
+		Now:                       time.Now,
+		Logger:                    opts.Logger.With("component", "group"),
+		Topics:                    b.topicLookup,
+		TopicByID:                 b.topicByID,
+		ListTopics:                b.topicNames,
 	}, offsetsLog{internalLog{catalog: b.catalog, topic: offsetsTopic}})
 	b.txns = txn.New(txn.Config{
 		Partitions:     cfg.TransactionStateLogNumPartitions(),
@@ -137,6 +140,12 @@ func New(opts Options) (*Broker, error) {
 func (b *Broker) topicLookup(name string) ([16]byte, int32, bool) {
 	t, ok := b.catalog.Metadata().Topic(name)
 	return t.ID, t.Partitions, ok
+}
+
+// consumerGroupTimeouts are a KIP-848 group's session timeout and heartbeat
+// interval: its group configs, else the broker's.
+func (b *Broker) consumerGroupTimeouts(groupID string) (session, heartbeat time.Duration) {
+	return b.cfg.ConsumerGroupTimeouts(b.catalog.GroupConfigs(groupID))
 }
 
 // topicNames lists every topic, internal ones included: KIP-848 regular

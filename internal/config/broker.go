@@ -147,6 +147,22 @@ func (b *Broker) resolve() []error {
 	if b.int32("group.min.session.timeout.ms") > b.int32("group.max.session.timeout.ms") {
 		problem("group.min.session.timeout.ms", "must not exceed group.max.session.timeout.ms")
 	}
+	// KIP-848 group timeouts must fit their ranges (Kafka's
+	// GroupCoordinatorConfig checks).
+	for _, r := range []struct{ value, min, max string }{
+		{"group.consumer.session.timeout.ms", "group.consumer.min.session.timeout.ms", "group.consumer.max.session.timeout.ms"},
+		{"group.consumer.heartbeat.interval.ms", "group.consumer.min.heartbeat.interval.ms", "group.consumer.max.heartbeat.interval.ms"},
+	} {
+		switch v := b.int32(r.value); {
+		case v < b.int32(r.min):
+			problem(r.value, "must be at least "+r.min)
+		case v > b.int32(r.max):
+			problem(r.value, "must be at most "+r.max)
+		}
+	}
+	if b.int32("group.consumer.heartbeat.interval.ms") >= b.int32("group.consumer.session.timeout.ms") {
+		problem("group.consumer.heartbeat.interval.ms", "must be less than group.consumer.session.timeout.ms")
+	}
 	if b.int64("log.cleaner.min.compaction.lag.ms") > b.int64("log.cleaner.max.compaction.lag.ms") {
 		problem("log.cleaner.min.compaction.lag.ms", "must not exceed log.cleaner.max.compaction.lag.ms")
 	}
@@ -437,6 +453,17 @@ func (b *Broker) GroupMinSessionTimeout() time.Duration {
 // GroupMaxSessionTimeout is the longest session timeout a member may ask for.
 func (b *Broker) GroupMaxSessionTimeout() time.Duration {
 	return b.millis("group.max.session.timeout.ms")
+}
+
+// ConsumerGroupSessionTimeout is group.consumer.session.timeout.ms, the
+// KIP-848 session timeout of groups that do not set their own.
+func (b *Broker) ConsumerGroupSessionTimeout() time.Duration {
+	return b.millis("group.consumer.session.timeout.ms")
+}
+
+// ConsumerGroupHeartbeatInterval is group.consumer.heartbeat.interval.ms.
+func (b *Broker) ConsumerGroupHeartbeatInterval() time.Duration {
+	return b.millis("group.consumer.heartbeat.interval.ms")
 }
 
 // GroupMaxSize is the most members one group may have.

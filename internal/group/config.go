@@ -49,6 +49,12 @@ type Config struct {
 	// interval KIP-848 members are told to heartbeat at. Default 5 s.
 	ConsumerHeartbeatInterval time.Duration
 
+	// ConsumerTimeouts returns a KIP-848 group's session timeout and
+	// heartbeat interval (its group configs consumer.session.timeout.ms and
+	// consumer.heartbeat.interval.ms, else the broker's). Nil means the two
+	// settings above for every group.
+	ConsumerTimeouts func(groupID string) (session, heartbeat time.Duration)
+
 	// Topics looks a topic up by name. It is used to reject commits for
 	// unknown partitions, to answer topic-ID versions of OffsetCommit and
 	// OffsetFetch, and to assign partitions to KIP-848 members. Nil means

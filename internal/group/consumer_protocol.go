@@ -111,6 +111,15 @@ func newConsumerGroup() *consumerGroup {
 // heartbeat, or leave (-1, -2 static). Joining or changing subscriptions bumps
 // the group epoch and recomputes the target assignment; the member is then
 // reconciled towards its target, revoking before anything moves.
+// consumerTimeouts are a KIP-848 group's session timeout and heartbeat
+// interval: its group configs, else the broker's.
+func (s *shardState) consumerTimeouts(groupID string) (session, heartbeat time.Duration) {
+	if s.cfg.ConsumerTimeouts != nil {
+		return s.cfg.ConsumerTimeouts(groupID)
+	}
+	return s.cfg.ConsumerSessionTimeout, s.cfg.ConsumerHeartbeatInterval
+}
+
 func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo) *kmsg.ConsumerGroupHeartbeatResponse {
 	resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	resp.Version = req.Version
@@ -176,11 +185,12 @@ func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGro
 		s.computeTargetAssignment(cg, hash)
 	}
 	s.reconcile(now, cg, m, req.Topics, subscriptionChanged)
-	m.sessionDeadline = now.Add(s.cfg.ConsumerSessionTimeout)
+	sessionTimeout, heartbeatInterval := s.consumerTimeouts(req.Group)
+	m.sessionDeadline = now.Add(sessionTimeout)
 
 	resp.MemberID = new(m.id)
 	resp.MemberEpoch = m.epoch
-	resp.HeartbeatIntervalMillis = durationMillis(s.cfg.ConsumerHeartbeatInterval)
+	resp.HeartbeatIntervalMillis = durationMillis(heartbeatInterval)
 	// The assignment goes out on joins, on full requests (a client
 	// recovering from an error sends one) and whenever it changed.
 	full := req.RebalanceTimeoutMillis != -1 && (req.SubscribedTopicNames != nil || req.SubscribedTopicRegex != nil) && req.Topics != nil

@@ -13,10 +13,15 @@ package handler
 //   cluster-wide dynamic defaults only
 // * BROKER_LOGGER resources: this node's id → every logger ("root",
 //   "samsa.<component>") with its level (broker_loggers.go)
+// * GROUP resources (KIP-848): the group's configs
+//   (consumer.session.timeout.ms, consumer.heartbeat.interval.ms), its own
+//   (GROUP_CONFIG) or the broker's group.consumer.* (DEFAULT_CONFIG); a
+//   group needs not exist (group_configs.go)
 // * Sensitive values are returned as null
 // * Unknown topic → UNKNOWN_TOPIC_OR_PARTITION; another broker id or
 //   resource type → INVALID_REQUEST
-// * Needs DESCRIBE_CONFIGS on the topic, or on the cluster for BROKER
+// * Needs DESCRIBE_CONFIGS on the topic or group, or on the cluster for
+//   BROKER
 //
 // Version notes:
 // * v1: include synonyms, config source
@@ -40,6 +45,7 @@ import (
 const (
 	resourceTopic  = 2
 	resourceBroker = 4
+	resourceGroup  = 32
 )
 
 func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) conn.Reply {
@@ -77,6 +83,12 @@ func (h *Handler) handleDescribeConfigs(_ context.Context, req *conn.Request) co
 				break
 			}
 			res.Configs = h.describeBrokerLoggers(rr.ConfigNames)
+		case resourceGroup:
+			if rr.ResourceName == "" {
+				res.ErrorCode, res.ErrorMessage = kerr.InvalidRequest.Code, new(errEmptyGroupName)
+				break
+			}
+			res.Configs = h.describeGroupConfigs(rr.ResourceName, rr.ConfigNames, r.IncludeSynonyms, r.IncludeDocumentation)
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
 		}

@@ -15,7 +15,11 @@ package handler
 //   INFO, WARN, ERROR, FATAL) or DELETE it (follow the root again), checked
 //   all first: an unknown logger or level → INVALID_CONFIG, APPEND,
 //   SUBTRACT or deleting root → INVALID_REQUEST
-// * Needs ALTER_CONFIGS on the topic, or on the cluster for BROKER and
+// * GROUP (KIP-848): SET or DELETE consumer.session.timeout.ms and
+//   consumer.heartbeat.interval.ms, checked as a whole against the broker's
+//   group.consumer.min/max.* ranges: an unknown name or a value out of range
+//   → INVALID_CONFIG; applies from the group's next heartbeat
+// * Needs ALTER_CONFIGS on the topic or group, or on the cluster for BROKER and
 //   BROKER_LOGGER
 //
 // Version notes:
@@ -60,6 +64,10 @@ func (h *Handler) handleIncrementalAlterConfigs(_ context.Context, req *conn.Req
 			}
 		case resourceBrokerLogger:
 			if err := h.alterBrokerLoggers(rr.ResourceName, rr.Configs, r.ValidateOnly); err != nil {
+				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
+			}
+		case resourceGroup:
+			if err := h.incrementalAlterGroup(rr, r.ValidateOnly); err != nil {
 				res.ErrorCode, res.ErrorMessage = errorCode(err), errorMessage(err)
 			}
 		default:

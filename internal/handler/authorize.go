@@ -103,6 +103,10 @@ func (h *Handler) configsDenied(req *conn.Request, op acl.Operation, resourceTyp
 		if !h.allowedCluster(req, op) {
 			return kerr.ClusterAuthorizationFailed.Code
 		}
+	case resourceGroup:
+		if !h.allowed(req, op, acl.ResourceGroup, name) {
+			return kerr.GroupAuthorizationFailed.Code
+		}
 	}
 	return 0
 }

@@ -73,6 +73,9 @@ type event struct {
 	// BrokerScope names the broker whose dynamic configs Configs replace
 	// (type broker_configs): a node id, or "" for the cluster default.
 	BrokerScope string `json:"broker_scope,omitempty"`
+	// Group names the group whose configs Configs replace (type
+	// group_configs).
+	Group string `json:"group,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -98,6 +101,8 @@ type Store struct {
 	// brokerConfigs holds the dynamic broker configs by scope (a node id,
 	// or "" for the cluster default).
 	brokerConfigs map[string]map[string]string
+	// groupConfigs holds the group configs (KIP-848 timeouts) by group id.
+	groupConfigs map[string]map[string]string
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -111,7 +116,8 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open metadata log: %w", err)
 	}
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
-		scram: map[string]map[string]security.ScramCredential{}, brokerConfigs: map[string]map[string]string{}}
+		scram: map[string]map[string]security.ScramCredential{}, brokerConfigs: map[string]map[string]string{},
+		groupConfigs: map[string]map[string]string{}}
 	s.acls.Store(acl.NewSet(nil))
 	s.quotas.Store(quota.NewSet(nil))
 	if err := s.replay(); err != nil {
@@ -220,6 +226,12 @@ func (s *Store) apply(ev event) {
 			delete(s.brokerConfigs, ev.BrokerScope)
 		} else {
 			s.brokerConfigs[ev.BrokerScope] = ev.Configs
+		}
+	case "group_configs":
+		if len(ev.Configs) == 0 {
+			delete(s.groupConfigs, ev.Group)
+		} else {
+			s.groupConfigs[ev.Group] = ev.Configs
 		}
 	}
 }
@@ -479,6 +491,21 @@ func (s *Store) SetBrokerConfigs(scope string, configs map[string]string) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.appendLocked(event{Type: "broker_configs", BrokerScope: scope, Configs: maps.Clone(configs)})
+}
+
+// GroupConfigs returns a copy of a group's configs (nil if it has none).
+func (s *Store) GroupConfigs(group string) map[string]string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return maps.Clone(s.groupConfigs[group])
+}
+
+// SetGroupConfigs durably replaces a group's configs (already checked with
+// config.ValidateGroupConfigs); an empty map removes them all.
+func (s *Store) SetGroupConfigs(group string, configs map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "group_configs", Group: group, Configs: maps.Clone(configs)})
 }
 
 // Close closes the metadata log.

@@ -363,6 +363,29 @@ func (c *Catalog) UpdateBrokerConfigs(perBroker bool, update func(current map[st
 	return nil
 }
 
+// GroupConfigs returns a group's configs (KIP-848 timeouts; nil if none).
+// A group needs not exist to have them, as in Kafka.
+func (c *Catalog) GroupConfigs(group string) map[string]string { return c.meta.GroupConfigs(group) }
+
+// UpdateGroupConfigs replaces a group's configs with what update makes of
+// the current ones (which it must not modify), checked as a whole
+// (ErrInvalidConfig, nothing changes), under the catalog lock.
+func (c *Catalog) UpdateGroupConfigs(group string, update func(current map[string]string) (map[string]string, error), validateOnly bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	configs, err := update(c.meta.GroupConfigs(group))
+	if err != nil {
+		return err
+	}
+	if err := config.ValidateGroupConfigs(configs, c.opts.Broker); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	if validateOnly {
+		return nil
+	}
+	return c.meta.SetGroupConfigs(group, configs)
+}
+
 // brokerConfigError is a refused dynamic broker config change: it reads as
 // the problems found and matches ErrInvalidBrokerConfig.
 type brokerConfigError struct{ err error }
