@@ -154,6 +154,30 @@ func TestACLAuthorization(t *testing.T) {
 			t.Fatalf("ConsumerGroupHeartbeat subscribing to %s: %v %v, want %v", topic, err, resp, kerr.ErrorForCode(want))
 		}
 	}
+	// KIP-848: a regex subscription matches only topics she may describe.
+	listed, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	hb.Group, hb.MemberID, hb.MemberEpoch, hb.RebalanceTimeoutMillis = "order-regex", "m-regex", 0, 30000
+	hb.SubscribedTopicRegex = new(".*")
+	hb.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+	hbResp, err := hb.RequestWith(ctx, alice)
+	if err != nil || hbResp.ErrorCode != 0 || hbResp.Assignment == nil {
+		t.Fatalf("regex heartbeat: %v %+v", err, hbResp)
+	}
+	var assigned []string
+	for _, at := range hbResp.Assignment.Topics {
+		for name, d := range listed {
+			if d.ID == at.TopicID {
+				assigned = append(assigned, name)
+			}
+		}
+	}
+	if !slices.Equal(assigned, []string{"orders"}) {
+		t.Fatalf("regex .* assigned %v, want only the describable orders", assigned)
+	}
 	// A group outside her prefix is refused at FindCoordinator.
 	other := userClient(t, b, "alice", kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"))
 	if err := other.PollFetches(ctx).Err0(); !errors.Is(err, kerr.GroupAuthorizationFailed) {

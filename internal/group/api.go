@@ -19,6 +19,9 @@ import (
 type ClientInfo struct {
 	ClientID   string // the request header's client id
 	ClientHost string // the peer address as Kafka prints it, e.g. "/10.0.0.7"
+	// MayDescribeTopic reports whether the client may describe a topic; a
+	// KIP-848 subscription regex matches only those. Nil: every topic.
+	MayDescribeTopic func(topic string) bool
 }
 
 type clientInfoKey struct{}

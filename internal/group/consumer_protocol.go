@@ -95,6 +95,9 @@ type partitionKey struct {
 type resolvedRegex struct {
 	topics     []string
 	resolvedAt time.Time
+	// mayDescribe is the authorization of the member whose heartbeat last
+	// resolved it; a refresh without a heartbeat reuses it.
+	mayDescribe func(topic string) bool
 }
 
 func newConsumerGroup() *consumerGroup {
@@ -176,7 +179,7 @@ func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGro
 		cg.unionValid = false
 	}
 
-	s.refreshRegexes(now, cg, false)
+	s.refreshRegexes(now, cg, false, client.MayDescribeTopic)
 	hash := s.subscriptionHash(cg)
 	if subscriptionChanged || cg.epoch == 0 || hash != cg.metadataHash {
 		cg.epoch++
@@ -419,7 +422,7 @@ func (s *shardState) removeConsumerMember(now time.Time, cg *consumerGroup, m *c
 	delete(cg.target, m.id)
 	cg.unionValid = false
 	cg.epoch++
-	s.refreshRegexes(now, cg, false)
+	s.refreshRegexes(now, cg, false, nil)
 	s.computeTargetAssignment(cg, s.subscriptionHash(cg))
 }
 
@@ -477,8 +480,10 @@ func (cg *consumerGroup) isSubscribedTo(topic string) bool {
 }
 
 // refreshRegexes resolves the members' subscription regexes against the topic
-// list, again once regexRefreshInterval passed, and forgets unused ones.
-func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool) {
+// list, again once regexRefreshInterval passed, and forgets unused ones. As
+// in Kafka, a regex matches only topics the heartbeating member may
+// describe (mayDescribe; nil: the last resolution's, or every topic).
+func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool, mayDescribe func(topic string) bool) {
 	used := make(map[string]bool)
 	for _, m := range cg.members {
 		if m.regex != "" {
@@ -495,11 +500,18 @@ func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool
 		if r != nil && !force && now.Sub(r.resolvedAt) < regexRefreshInterval {
 			continue
 		}
+		allowed := mayDescribe
+		if allowed == nil && r != nil {
+			allowed = r.mayDescribe
+		}
 		topics := s.matchTopics(re)
+		if allowed != nil {
+			topics = slices.DeleteFunc(topics, func(t string) bool { return !allowed(t) })
+		}
 		if r == nil || !slices.Equal(r.topics, topics) {
 			cg.unionValid = false
 		}
-		cg.regexes[re] = &resolvedRegex{topics: topics, resolvedAt: now}
+		cg.regexes[re] = &resolvedRegex{topics: topics, resolvedAt: now, mayDescribe: allowed}
 	}
 }
 

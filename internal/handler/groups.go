@@ -43,11 +43,20 @@ func viaCoordinator[Req kmsg.Request, Resp kmsg.Response](req *conn.Request, cal
 // the response: r may be the request with denied resources taken out, and
 // finish puts their errors back.
 func callCoordinator[Req kmsg.Request, Resp kmsg.Response](req *conn.Request, r Req, call func(context.Context, Req) Resp, finish func(Resp)) conn.Reply {
+	return callCoordinatorAs(req, clientInfo(req), r, call, finish)
+}
+
+// clientInfo is who the request came from, as the coordinator records it.
+func clientInfo(req *conn.Request) group.ClientInfo {
 	host := req.Conn.RemoteAddr
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	info := group.ClientInfo{ClientID: req.Header.ClientID, ClientHost: "/" + host}
+	return group.ClientInfo{ClientID: req.Header.ClientID, ClientHost: "/" + host}
+}
+
+// callCoordinatorAs is callCoordinator with the client described by info.
+func callCoordinatorAs[Req kmsg.Request, Resp kmsg.Response](req *conn.Request, info group.ClientInfo, r Req, call func(context.Context, Req) Resp, finish func(Resp)) conn.Reply {
 	return await(func(ctx context.Context) kmsg.Response {
 		resp := call(group.WithClientInfo(ctx, info), r)
 		if finish != nil {
@@ -143,7 +152,17 @@ func (h *Handler) handleConsumerGroupHeartbeat(_ context.Context, req *conn.Requ
 			return respond(resp)
 		}
 	}
-	return viaCoordinator(req, h.groups.ConsumerGroupHeartbeat)
+	info := clientInfo(req)
+	if a := h.opts.Authorizer; a != nil {
+		// A regex subscription matches only topics the member may
+		// describe. The coordinator may keep this past the request, so it
+		// holds the subject, not req.
+		s := subjectOf(req)
+		info.MayDescribeTopic = func(topic string) bool {
+			return a.Authorize(s.principal, s.host, acl.OpDescribe, acl.ResourceTopic, topic)
+		}
+	}
+	return callCoordinatorAs(req, info, r, h.groups.ConsumerGroupHeartbeat, nil)
 }
 
 func (h *Handler) handleOffsetCommit(_ context.Context, req *conn.Request) conn.Reply {
