@@ -167,6 +167,10 @@ func (b *Broker) resolve() []error {
 		problem("log.cleaner.min.compaction.lag.ms", "must not exceed log.cleaner.max.compaction.lag.ms")
 	}
 
+	if err := b.checkConnections(); err != nil {
+		problems = append(problems, err)
+	}
+
 	if err := b.resolveListeners(); err != nil {
 		problems = append(problems, err)
 	}
@@ -375,9 +379,6 @@ func (b *Broker) QueuedMaxRequestBytes() int64 {
 
 // FetchMaxBytes caps the size of one Fetch response.
 func (b *Broker) FetchMaxBytes() int32 { return b.int32("fetch.max.bytes") }
-
-// MaxConnections is the most client connections accepted at once.
-func (b *Broker) MaxConnections() int32 { return b.int32("max.connections") }
 
 // ConnectionsMaxIdle is how long an idle client connection stays open.
 func (b *Broker) ConnectionsMaxIdle() time.Duration { return b.millis("connections.max.idle.ms") }

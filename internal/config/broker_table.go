@@ -14,6 +14,10 @@ const (
 	SamsaFsyncIntervalMs          = "samsa.fsync.interval.ms"
 	SamsaPageCacheMaxBytes        = "samsa.log.page.cache.max.bytes"
 	SamsaRuntimeSysmonAwake       = "samsa.runtime.sysmon.awake"
+	MaxConnections                = "max.connections"
+	MaxConnectionsPerIP           = "max.connections.per.ip"
+	MaxConnectionsPerIPOverrides  = "max.connections.per.ip.overrides"
+	MaxConnectionCreationRate     = "max.connection.creation.rate"
 	defaultListeners              = "PLAINTEXT://127.0.0.1:9092"
 	defaultSecurityProtocolMapTxt = "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
 	maxIntText                    = "2147483647" // Java's Integer.MAX_VALUE, meaning "no limit"
@@ -175,10 +179,14 @@ var brokerDefinitions = []definition{
 		doc: "Default for the topic config segment.bytes."},
 	{name: "log.segment.delete.delay.ms", typ: TypeLong, def: "60000", rule: atLeast(0),
 		doc: "Default for the topic config file.delete.delay.ms."},
-	{name: "max.connections", typ: TypeInt, def: maxIntText, rule: atLeast(0),
-		doc: "Most client connections the broker accepts at once."},
-	{name: "max.connections.per.ip", typ: TypeInt, def: maxIntText, rule: atLeast(0), usage: UsageIgnored,
-		doc: "Most connections from one IP address."},
+	{name: MaxConnectionCreationRate, typ: TypeInt, def: maxIntText, rule: atLeast(0),
+		doc: "Most new connections per second across all listeners; the acceptor delays connections beyond it (by at most quota.window.size.seconds)."},
+	{name: MaxConnections, typ: TypeInt, def: maxIntText, rule: atLeast(0),
+		doc: "Most client connections open at once across all listeners; at the limit, new connections wait until one closes."},
+	{name: MaxConnectionsPerIP, typ: TypeInt, def: maxIntText, rule: atLeast(0),
+		doc: "Most connections from one IP address; further ones are closed at once. 0 is allowed only with max.connections.per.ip.overrides."},
+	{name: MaxConnectionsPerIPOverrides, typ: TypeString, def: "", rule: connectionOverrides,
+		doc: "Per-IP or per-host exceptions to max.connections.per.ip, as host:count,ip:count (host names are resolved)."},
 	{name: "message.max.bytes", typ: TypeInt, def: defaultMaxMessage, rule: atLeast(0),
 		doc: "Default for the topic config max.message.bytes: the largest record batch accepted."},
 	{name: "metadata.log.dir", typ: TypeString, noDefault: true, usage: UsageNotApplicable,

@@ -66,6 +66,9 @@ func TestBrokerDefaults(t *testing.T) {
 		{"GroupMaxSize", b.GroupMaxSize(), int32(2147483647)},
 		{"ProducerIDExpiration", b.ProducerIDExpiration(), 24 * time.Hour},
 		{"MaxConnections", b.MaxConnections(), int32(2147483647)},
+		{"MaxConnectionsPerIP", b.MaxConnectionsPerIP(), int32(2147483647)},
+		{"MaxConnectionsPerIPOverrides", b.MaxConnectionsPerIPOverrides(), ""},
+		{"MaxConnectionCreationRate", b.MaxConnectionCreationRate(), int32(2147483647)},
 		{"ConnectionsMaxIdle", b.ConnectionsMaxIdle(), 10 * time.Minute},
 		{"SASLEnabledMechanisms", b.SASLEnabledMechanisms(), []string{"GSSAPI"}},
 		{"AuthorizerEnabled", b.AuthorizerEnabled(), false},
@@ -219,6 +222,12 @@ func TestBrokerValidation(t *testing.T) {
 			map[string]string{"listeners": "both use port 9092"}},
 		{"bad protocol map", map[string]string{"listener.security.protocol.map": "EXTERNAL:TLS"},
 			map[string]string{"listener.security.protocol.map": `"TLS" is not a security protocol`}},
+		{"no connection per ip without overrides", map[string]string{"max.connections.per.ip": "0"},
+			map[string]string{"max.connections.per.ip": "only if max.connections.per.ip.overrides is set"}},
+		{"connection overrides", map[string]string{"max.connections.per.ip.overrides": "127.0.0.1:2,broker:many"},
+			map[string]string{"max.connections.per.ip.overrides": `"broker:many": the count must be a whole number`}},
+		{"negative connection limits", map[string]string{"max.connections": "-1", "max.connection.creation.rate": "-5"},
+			map[string]string{"max.connections": "must be at least 0", "max.connection.creation.rate": "must be at least 0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := NewBroker(tc.props)

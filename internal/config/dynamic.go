@@ -29,8 +29,13 @@ func (d DynamicConfigs) clone() DynamicConfigs {
 // IsDynamicBrokerConfig reports whether a known broker config can be set
 // at runtime in Samsa: the broker defaults of topic configs (log.*,
 // message.max.bytes, compression.type, ...), which Samsa applies to every
-// partition at once. Other known configs are read at start-up only.
+// partition at once, and the connection limits (max.connections*,
+// max.connection.creation.rate), read at every accept. Other known configs
+// are read at start-up only.
 func IsDynamicBrokerConfig(name string) bool {
+	if slices.Contains(connectionConfigs, name) {
+		return true
+	}
 	for i := range topicDefinitions {
 		for _, s := range topicDefinitions[i].synonyms {
 			if s.name == name {
@@ -79,7 +84,7 @@ func (b *Broker) Dynamic() DynamicConfigs {
 // the cluster default): each known name must be one Samsa changes at
 // runtime and its value valid for it and, for a topic default, valid as the
 // topic value; the merged result must pass the cross checks of start-up
-// (log retention not 0). Names Samsa does not know are kept, as Kafka keeps
+// (log retention not 0, max.connections.per.ip 0 only with overrides). Names Samsa does not know are kept, as Kafka keeps
 // them, and have no effect. Problems come back in a *ValidationError.
 func (b *Broker) CheckDynamic(configs map[string]string, perBroker bool) error {
 	var problems []error
@@ -134,6 +139,9 @@ func (b *Broker) CheckDynamic(configs map[string]string, perBroker bool) error {
 			problems = append(problems, &ConfigError{Name: "log.retention.ms", Value: "0",
 				Reason: "log retention must be -1 (unlimited) or at least 1 ms; check log.retention.ms, .minutes and .hours",
 				Err:    ErrInvalidConfig})
+		}
+		if err := candidate.checkConnections(); err != nil {
+			problems = append(problems, err)
 		}
 	}
 	if len(problems) > 0 {

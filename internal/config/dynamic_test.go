@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -77,6 +79,12 @@ func TestCheckDynamic(t *testing.T) {
 		{"not a topic value", map[string]string{"log.cleanup.policy": "keep"}, false, ErrInvalidConfig},
 		{"zero retention", map[string]string{"log.retention.ms": "0"}, true, ErrInvalidConfig},
 		{"zero retention in hours", map[string]string{"log.retention.hours": "0", "log.retention.ms": "-1"}, false, nil},
+		{"connection limits", map[string]string{"max.connections": "100", "max.connections.per.ip": "5",
+			"max.connections.per.ip.overrides": "127.0.0.1:50,::1:50", "max.connection.creation.rate": "20"}, true, nil},
+		{"no connection per ip, with overrides", map[string]string{"max.connections.per.ip": "0", "max.connections.per.ip.overrides": "10.0.0.1:1"}, false, nil},
+		{"no connection per ip at all", map[string]string{"max.connections.per.ip": "0"}, false, ErrInvalidConfig},
+		{"overrides not host:count", map[string]string{"max.connections.per.ip.overrides": "127.0.0.1"}, true, ErrInvalidConfig},
+		{"negative connection rate", map[string]string{"max.connection.creation.rate": "-1"}, true, ErrInvalidConfig},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			err := b.CheckDynamic(tc.configs, tc.perBroker)
@@ -95,5 +103,36 @@ func TestBrokerReadsDoNotAllocate(t *testing.T) {
 	b.SetDynamic(DynamicConfigs{Default: map[string]string{"log.retention.ms": "1000"}})
 	if n := testing.AllocsPerRun(100, func() { _ = b.FetchMaxBytes() }); n != 0 {
 		t.Fatalf("FetchMaxBytes allocates %v times", n)
+	}
+}
+
+func TestParseConnectionOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    map[string]int
+		wantErr string
+	}{
+		{"", map[string]int{}, ""},
+		{"127.0.0.1:5", map[string]int{"127.0.0.1": 5}, ""},
+		{" broker1 : 10 , 10.0.0.2:0", map[string]int{"broker1": 10, "10.0.0.2": 0}, ""},
+		// The count follows the last colon, so IPv6 needs no brackets.
+		{"::1:3,fe80::1:4", map[string]int{"::1": 3, "fe80::1": 4}, ""},
+		{"127.0.0.1", nil, "not host:count"},
+		{":5", nil, "names no host"},
+		{"h:-1", nil, "whole number"},
+		{"h:3000000000", nil, "whole number"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			got, err := ParseConnectionOverrides(tc.value)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
 	}
 }
