@@ -232,6 +232,13 @@ func (b *Broker) Start(ctx context.Context) error {
 	})
 	b.groups.Start(ctx)
 	b.txns.Start()
+	// One set of connection limits for every listener, as Kafka's
+	// ConnectionQuotas.
+	window, _ := b.cfg.QuotaWindow()
+	limits := conn.NewLimits(conn.LimitsOptions{
+		Settings: newConnLimits(b.cfg, b.catalog.Metadata().ClientQuotas, b.log.With("component", "conn")).settings,
+		Window:   window,
+	})
 	for i, ln := range b.listeners {
 		srv := conn.NewServer(conn.Config{
 			MaxRequestBytes: b.cfg.SocketRequestMaxBytes(),
@@ -240,6 +247,7 @@ func (b *Broker) Start(ctx context.Context) error {
 			Listener:        b.endpoints[i].Listener,
 			TLS:             secured[i].tls,
 			SASL:            secured[i].auth != nil,
+			Limits:          limits,
 			Logger:          b.log.With("component", "conn"),
 		}, b.handler)
 		b.servers = append(b.servers, srv)

@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -111,7 +112,10 @@ type Config struct {
 	TLS            *tls.Config // nil for PLAINTEXT
 	Listener       string      // listener name, for logs and security decisions
 	SASL           bool        // the listener requires SASL authentication
-	Logger         *slog.Logger
+	// Limits, shared by every listener of the broker, bounds the
+	// connections accepted; nil is no limit.
+	Limits *Limits
+	Logger *slog.Logger
 }
 
 // Session is per-connection state visible to handlers (authentication).
@@ -253,6 +257,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	// An acceptor waiting for a connection slot gives up at shutdown.
+	admitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.draining, cancel)()
 	var tempDelay time.Duration
 	for {
 		c, err := ln.Accept()
@@ -274,19 +282,74 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		tempDelay = 0
+		ip := remoteIP(c)
+		if !s.admit(admitCtx, c, ip) {
+			if admitCtx.Err() != nil {
+				return nil
+			}
+			continue
+		}
 		if s.cfg.TLS != nil {
 			c = tls.Server(c, s.cfg.TLS)
 		}
 		if !s.track(c) {
 			c.Close()
+			s.cfg.Limits.release(ip)
 			return nil
 		}
 		go func() {
 			defer s.wg.Done()
+			defer s.cfg.Limits.release(ip)
 			defer s.untrack(c)
 			s.serveConn(ctx, c)
 		}()
 	}
+}
+
+// admit applies the connection limits to c, accepted from ip, and reports
+// whether to serve it; a refused connection is closed (or will be).
+func (s *Server) admit(ctx context.Context, c net.Conn, ip netip.Addr) bool {
+	if s.cfg.Limits == nil {
+		return true
+	}
+	v, err := s.cfg.Limits.Admit(ctx, ip)
+	switch {
+	case err != nil:
+		c.Close()
+		return false
+	case v.Throttle > 0:
+		s.log.Debug("closing connection over its address's connection_creation_rate after the throttle time",
+			"remote", c.RemoteAddr().String(), "listener", s.cfg.Listener, "throttle", v.Throttle)
+		s.closeAfter(c, v.Throttle)
+		return false
+	case !v.Admitted:
+		s.log.Info("rejected connection: its address already has the configured maximum of connections",
+			"remote", c.RemoteAddr().String(), "listener", s.cfg.Listener, "max_connections_per_ip", v.Max)
+		c.Close()
+		return false
+	}
+	return true
+}
+
+// closeAfter closes c after d, or at shutdown if sooner. As Kafka, a
+// connection refused for its address's connection rate is held open for
+// the throttle time, so the client does not reconnect at once.
+func (s *Server) closeAfter(c net.Conn, d time.Duration) {
+	if !s.track(c) {
+		c.Close()
+		return
+	}
+	go func() {
+		defer s.wg.Done()
+		defer s.untrack(c)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-s.draining.Done():
+		}
+		c.Close()
+	}()
 }
 
 func (s *Server) isClosed() bool {

@@ -1,8 +1,9 @@
 // Package quota holds Kafka's client quotas: the values set per entity
 // (user, client id, their defaults, or an IP address) with
 // AlterClientQuotas, how DescribeClientQuotas filters them, which entity's
-// value applies to a connection (Kafka's precedence), and the byte-rate
-// throttles that enforce producer_byte_rate and consumer_byte_rate.
+// value applies to a connection (Kafka's precedence, and IPLimit for an
+// address's connection_creation_rate), and the rate throttles that enforce
+// them.
 //
 // A Set is immutable: every change makes a new one, so request paths read
 // the current set without a lock. The metadata log stores the changes.
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 )
@@ -175,6 +177,9 @@ type Entry struct {
 // Set is every entity's quotas. It is immutable.
 type Set struct {
 	entries map[string]Entry
+	// ipRates are the connection_creation_rate quotas of specific
+	// addresses, by parsed address.
+	ipRates map[netip.Addr]float64
 }
 
 // NewSet returns a Set of entries (later entries of one entity win).
@@ -183,7 +188,7 @@ func NewSet(entries []Entry) *Set {
 	for _, e := range entries {
 		s.entries[e.Entity.key()] = e
 	}
-	return s
+	return s.indexIPs()
 }
 
 // Empty reports whether no entity has a quota.
@@ -225,7 +230,7 @@ func (s *Set) With(e Entity, ops []Op) *Set {
 	} else {
 		n.entries[k] = Entry{Entity: slices.Clone(e), Values: values}
 	}
-	return n
+	return n.indexIPs()
 }
 
 // Match types of a DescribeClientQuotas filter component.
@@ -356,4 +361,45 @@ func (s *Set) LimitFor(key, user, clientID string) (Limit, bool) {
 		return Limit{Value: v, Bucket: bucket}, true
 	}
 	return Limit{}, false
+}
+
+// IPLimit returns the connection_creation_rate quota of the address ip: the
+// ip entity naming that address (names are compared as parsed addresses,
+// so "::ffff:10.0.0.1" names 10.0.0.1), else the default ip entity. Each
+// address has its own bucket, under the default too, as Kafka keeps one
+// rate per address.
+func (s *Set) IPLimit(ip netip.Addr) (Limit, bool) {
+	if s.Empty() {
+		return Limit{}, false
+	}
+	ip = ip.Unmap()
+	bucket := ConnectionCreationRate + "\x01ip=" + ip.String() + "\x01"
+	if v, ok := s.ipRates[ip]; ok {
+		return Limit{Value: v, Bucket: bucket}, true
+	}
+	if entry, ok := s.entries[Entity{{Type: IP}}.key()]; ok {
+		if v, ok := entry.Values[ConnectionCreationRate]; ok {
+			return Limit{Value: v, Bucket: bucket}, true
+		}
+	}
+	return Limit{}, false
+}
+
+// indexIPs fills s.ipRates from the entries of specific addresses.
+func (s *Set) indexIPs() *Set {
+	s.ipRates = map[netip.Addr]float64{}
+	for _, e := range s.entries {
+		name, ok := e.Entity.name(IP)
+		if !ok || name == nil {
+			continue
+		}
+		v, ok := e.Values[ConnectionCreationRate]
+		if !ok {
+			continue
+		}
+		if addr, err := netip.ParseAddr(*name); err == nil {
+			s.ipRates[addr.Unmap()] = v
+		}
+	}
+	return s
 }

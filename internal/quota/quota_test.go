@@ -2,6 +2,7 @@ package quota
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -195,5 +196,69 @@ func TestThrottler(t *testing.T) {
 	th.Record(Limit{Value: 1, Bucket: "other"}, 0)
 	if len(th.buckets) != 1 {
 		t.Fatalf("%d buckets after the sweep, want 1", len(th.buckets))
+	}
+}
+
+func TestIPLimit(t *testing.T) {
+	const b1, b2 = "connection_creation_rate\x01ip=10.0.0.1\x01", "connection_creation_rate\x01ip=10.0.0.2\x01"
+	ipDefault := entity(t, Component{IP, nil})
+	ip1 := entity(t, Component{IP, name("10.0.0.1")})
+	users := NewSet(nil).With(entity(t, Component{User, nil}), []Op{{Key: ProducerByteRate, Value: 5}})
+	for _, tc := range []struct {
+		name string
+		set  *Set
+		ip   string
+		want Limit
+		ok   bool
+	}{
+		{"no quotas", NewSet(nil), "10.0.0.1", Limit{}, false},
+		{"client quotas only", users, "10.0.0.1", Limit{}, false},
+		{"the default", NewSet(nil).With(ipDefault, []Op{{Key: ConnectionCreationRate, Value: 3}}), "10.0.0.2", Limit{3, b2}, true},
+		{"the address's own", NewSet(nil).With(ipDefault, []Op{{Key: ConnectionCreationRate, Value: 3}}).
+			With(ip1, []Op{{Key: ConnectionCreationRate, Value: 7}}), "10.0.0.1", Limit{7, b1}, true},
+		{"names compare as addresses", NewSet(nil).With(entity(t, Component{IP, name("::ffff:10.0.0.1")}), []Op{{Key: ConnectionCreationRate, Value: 9}}),
+			"10.0.0.1", Limit{9, b1}, true},
+		{"set by NewSet", NewSet([]Entry{{Entity: ip1, Values: map[string]float64{ConnectionCreationRate: 4}}}), "10.0.0.1", Limit{4, b1}, true},
+		{"removed", NewSet(nil).With(ip1, []Op{{Key: ConnectionCreationRate, Value: 7}}).With(ip1, []Op{{Key: ConnectionCreationRate, Remove: true}}),
+			"10.0.0.1", Limit{}, false},
+		{"another address's is not used", NewSet(nil).With(ip1, []Op{{Key: ConnectionCreationRate, Value: 7}}), "10.0.0.2", Limit{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.set.IPLimit(netip.MustParseAddr(tc.ip))
+			if got != tc.want || ok != tc.ok {
+				t.Fatalf("got %+v %v, want %+v %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestThrottlerTryRecordAndRefund(t *testing.T) {
+	now := time.Unix(1000, 0)
+	th := NewThrottler(time.Second, time.Second, func() time.Time { return now })
+	l := Limit{Value: 2, Bucket: "ip"} // 2 a second: a burst of 2
+	for i := range 2 {
+		if d := th.TryRecord(l, 1); d != 0 {
+			t.Fatalf("connection %d of the burst throttled %v", i, d)
+		}
+	}
+	// Refused attempts are not charged: however many, the next one after
+	// half a second passes.
+	for range 5 {
+		if d := th.TryRecord(l, 1); d != 500*time.Millisecond {
+			t.Fatalf("over the burst: %v, want 500ms", d)
+		}
+	}
+	now = now.Add(500 * time.Millisecond)
+	if d := th.TryRecord(l, 1); d != 0 {
+		t.Fatalf("after the throttle: %v", d)
+	}
+	// A refund gives back what Record charged.
+	th.Record(l, 1)
+	if d := th.Throttled(l); d != 500*time.Millisecond {
+		t.Fatalf("owed after Record: %v", d)
+	}
+	th.Refund(l, 1)
+	if d := th.Throttled(l); d != 0 {
+		t.Fatalf("owed after Refund: %v", d)
 	}
 }

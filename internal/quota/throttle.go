@@ -41,6 +41,53 @@ func (t *Throttler) Record(l Limit, n int) time.Duration {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	b := t.bucketLocked(l, now)
+	b.due = b.due.Add(time.Duration(float64(n) / l.Value * float64(time.Second)))
+	wait := b.due.Sub(now) - t.window
+	if wait <= 0 {
+		return 0
+	}
+	return min(wait, t.maxThrottle)
+}
+
+// TryRecord charges n to l's bucket only if that leaves it unthrottled; it
+// returns the throttle time charging would have caused, or 0 once charged.
+// Connection rate quotas use it: a connection refused for its IP's rate is
+// not counted, as Kafka un-records it.
+func (t *Throttler) TryRecord(l Limit, n int) time.Duration {
+	if !(l.Value > 0) {
+		return 0
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bucketLocked(l, now)
+	due := b.due.Add(time.Duration(float64(n) / l.Value * float64(time.Second)))
+	if wait := due.Sub(now) - t.window; wait > 0 {
+		return min(wait, t.maxThrottle)
+	}
+	b.due = due
+	return 0
+}
+
+// Refund takes back n charged to l's bucket by Record (a connection the
+// broker-wide rate counted but a later check refused).
+func (t *Throttler) Refund(l Limit, n int) {
+	if !(l.Value > 0) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.buckets[l.Bucket]; b != nil && b.limit == l.Value {
+		b.due = b.due.Add(-time.Duration(float64(n) / l.Value * float64(time.Second)))
+	}
+}
+
+// Throttled returns the throttle time l's bucket owes now, charging nothing.
+func (t *Throttler) Throttled(l Limit) time.Duration { return t.Record(l, 0) }
+
+// bucketLocked returns l's bucket, its account brought up to now.
+func (t *Throttler) bucketLocked(l Limit, now time.Time) *bucket {
 	t.sweepLocked(now)
 	b := t.buckets[l.Bucket]
 	if b == nil || b.limit != l.Value {
@@ -51,16 +98,8 @@ func (t *Throttler) Record(l Limit, n int) time.Duration {
 	if b.due.Before(now) {
 		b.due = now
 	}
-	b.due = b.due.Add(time.Duration(float64(n) / l.Value * float64(time.Second)))
-	wait := b.due.Sub(now) - t.window
-	if wait <= 0 {
-		return 0
-	}
-	return min(wait, t.maxThrottle)
+	return b
 }
-
-// Throttled returns the throttle time l's bucket owes now, charging nothing.
-func (t *Throttler) Throttled(l Limit) time.Duration { return t.Record(l, 0) }
 
 // sweepLocked forgets buckets that owe nothing, once a minute, so per-client
 // buckets of default quotas do not accumulate.
