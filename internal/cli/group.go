@@ -18,7 +18,7 @@ import (
 func newGroupCommand(cfg *clientConfig) *cobra.Command {
 	group := &cobra.Command{
 		Use:   "group",
-		Short: "List, describe and delete consumer groups, and reset their offsets",
+		Short: "List, describe and delete consumer groups, reset their offsets, and set their configs",
 		Args:  noArgs,
 	}
 	group.AddCommand(
@@ -26,6 +26,7 @@ func newGroupCommand(cfg *clientConfig) *cobra.Command {
 		newGroupDescribeCommand(cfg),
 		newGroupDeleteCommand(cfg),
 		newGroupResetOffsetsCommand(cfg),
+		newGroupConfigCommand(cfg),
 	)
 	return group
 }

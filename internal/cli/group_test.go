@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
 )
 
 func TestParseGroupStates(t *testing.T) {
@@ -300,4 +302,33 @@ func TestGroupCommandsFailFastWithoutBroker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGroupConfigCommand shows, sets and removes a group's configs.
+func TestGroupConfigCommand(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	run := cliAgainst(t, b.Addr)
+	shows := func(out string, fields ...string) bool {
+		for _, line := range strings.Split(out, "\n") {
+			if slices.Equal(strings.Fields(line), fields) {
+				return true
+			}
+		}
+		return false
+	}
+	if out := run(exitOK, "group", "config", "billing"); !shows(out, "consumer.session.timeout.ms", "45000", "DEFAULT_CONFIG") {
+		t.Fatalf("a group without configs:\n%s", out)
+	}
+	run(exitOK, "group", "config", "billing", "--set", "consumer.session.timeout.ms=50000")
+	if out := run(exitOK, "group", "config", "billing"); !shows(out, "consumer.session.timeout.ms", "50000", "GROUP_CONFIG") {
+		t.Fatalf("after --set:\n%s", out)
+	}
+	if out := run(exitFailure, "group", "config", "billing", "--set", "consumer.session.timeout.ms=1"); !strings.Contains(out, "INVALID_CONFIG") {
+		t.Fatalf("a value out of range:\n%s", out)
+	}
+	run(exitOK, "group", "config", "billing", "--delete", "consumer.session.timeout.ms")
+	if out := run(exitOK, "group", "config", "billing"); !shows(out, "consumer.session.timeout.ms", "45000", "DEFAULT_CONFIG") {
+		t.Fatalf("after --delete:\n%s", out)
+	}
+	run(exitUsage, "group", "config")
 }
