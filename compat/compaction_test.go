@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -192,12 +194,17 @@ func emptyBatches(t *testing.T, b *brokertest.Broker, topic string, end int64) i
 	t.Helper()
 	ctx := brokertest.Context(t, 10*time.Second)
 	cl := b.Client()
+	// Fetch v13+ names the topic by id.
+	listed, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil || listed[topic].Err != nil {
+		t.Fatalf("look up %s: %v %v", topic, err, listed[topic].Err)
+	}
 	empty := 0
 	for off := int64(0); off < end; {
 		req := kmsg.NewPtrFetchRequest()
 		req.MaxBytes = 1 << 20
 		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic = topic
+		rt.Topic, rt.TopicID = topic, listed[topic].ID
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.FetchOffset, rp.PartitionMaxBytes = off, 1<<20
 		rt.Partitions = append(rt.Partitions, rp)
@@ -205,6 +212,9 @@ func emptyBatches(t *testing.T, b *brokertest.Broker, topic string, end int64) i
 		resp, err := req.RequestWith(ctx, cl)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode); err != nil {
+			t.Fatalf("raw fetch at %d: %v", off, err)
 		}
 		data := resp.Topics[0].Partitions[0].RecordBatches
 		if len(data) == 0 {

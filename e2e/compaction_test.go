@@ -245,12 +245,17 @@ func readInternal(t *testing.T, b *brokertest.Broker, topic string) []int {
 	t.Helper()
 	ctx := brokertest.Context(t, 10*time.Second)
 	cl := b.Client()
+	// Fetch v13+ names the topic by id.
+	listed, err := kadm.NewClient(cl).ListTopicsWithInternal(ctx, topic)
+	if err != nil || listed[topic].Err != nil {
+		t.Fatalf("look up %s: %v %v", topic, err, listed[topic].Err)
+	}
 	var counts []int
 	for off := int64(0); ; {
 		req := kmsg.NewPtrFetchRequest()
 		req.MaxWaitMillis, req.MaxBytes = 0, 1<<20
 		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic = topic
+		rt.Topic, rt.TopicID = topic, listed[topic].ID
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.FetchOffset, rp.PartitionMaxBytes = off, 1<<20
 		rt.Partitions = append(rt.Partitions, rp)

@@ -516,3 +516,50 @@ func TestProduceRepeatedPartition(t *testing.T) {
 		t.Fatalf("partition 0 end offset %d, want 1: only the last entry of each request is appended", end)
 	}
 }
+
+// Fetch v13+ names topics by id, answers with the id, and gives an id no
+// topic has UNKNOWN_TOPIC_ID; v12 still names them.
+func TestFetchByTopicID(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	createTopic(t, adm, "by-id", 1, nil)
+	cl := b.Client()
+	produceN(t, cl, "by-id", 3)
+	ctx := brokertest.Context(t, 10*time.Second)
+	listed, err := adm.ListTopics(ctx, "by-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := listed["by-id"].ID
+	rc := dial(t, b.Addr)
+	fetch := func(version int16, name string, id [16]byte) kmsg.FetchResponseTopic {
+		t.Helper()
+		req := kmsg.NewPtrFetchRequest()
+		req.SetVersion(version)
+		req.ReplicaID, req.MaxBytes, req.SessionEpoch = -1, 1<<20, -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = name, id
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = 1<<20, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := rc.roundTrip(req).(*kmsg.FetchResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("v%d: %+v", version, resp)
+		}
+		return resp.Topics[0]
+	}
+	for _, v := range []int16{13, 15, 16, 17} {
+		got := fetch(v, "", id)
+		p := got.Partitions[0]
+		if got.TopicID != id || p.ErrorCode != 0 || p.HighWatermark != 3 || len(p.RecordBatches) == 0 {
+			t.Fatalf("v%d by id: topic %x, error %v, high watermark %d, %d bytes", v, got.TopicID, kerr.ErrorForCode(p.ErrorCode), p.HighWatermark, len(p.RecordBatches))
+		}
+		if got := fetch(v, "by-id", [16]byte{0xde, 0xad}); got.Partitions[0].ErrorCode != kerr.UnknownTopicID.Code {
+			t.Fatalf("v%d by an unknown id: %v", v, kerr.ErrorForCode(got.Partitions[0].ErrorCode))
+		}
+	}
+	if got := fetch(12, "by-id", [16]byte{}); got.Topic != "by-id" || got.Partitions[0].HighWatermark != 3 {
+		t.Fatalf("v12 by name: %+v", got)
+	}
+}

@@ -1,6 +1,6 @@
 package handler
 
-// Fetch: v4-12
+// Fetch: v4-17
 //
 // Behavior:
 // * Long poll: when fewer than MinBytes are available the request waits up
@@ -15,6 +15,8 @@ package handler
 // * OFFSET_OUT_OF_RANGE outside [log start, log end]
 // * read_committed stops at the last stable offset
 // * Needs READ on each topic (TOPIC_AUTHORIZATION_FAILED)
+// * v13+ names topics by id: an id no topic has → UNKNOWN_TOPIC_ID for its
+//   partitions
 // * A consumer_byte_rate quota charges each response's record bytes; a
 //   client over it gets an empty response with the throttle time, and the
 //   connection reads its next request only after it
@@ -30,6 +32,11 @@ package handler
 // * v9: current leader epoch
 // * v11: rack id, preferred read replica
 // * v12: flexible; diverging epoch, current leader (unused for one broker)
+// * v13: topic ids instead of names
+// * v14: OFFSET_MOVED_TO_TIERED_STORAGE (no tiered storage: never sent)
+// * v15: replica state replaces replica id (followers only)
+// * v16: leader endpoints with NOT_LEADER (one broker: never sent)
+// * v17: replica directory id (followers only)
 
 import (
 	"context"
@@ -73,11 +80,13 @@ func (h *Handler) handleFetch(_ context.Context, req *conn.Request) conn.Reply {
 
 // fetchTarget is one partition named in a fetch request.
 type fetchTarget struct {
-	topic string
-	req   *kmsg.FetchRequestTopicPartition
-	part  *partition.Partition // nil when unknown or not authorized
-	// denied: the client may not READ the topic.
-	denied bool
+	topic   string
+	topicID [16]byte // v13+: the topic as the request names it
+	req     *kmsg.FetchRequestTopicPartition
+	part    *partition.Partition // nil when unknown or not authorized
+	// denied: the client may not READ the topic; unknownID: no topic has
+	// the id the request names (v13+).
+	denied, unknownID bool
 }
 
 // fetchOp is one fetch request, from its first read until its response. A
@@ -131,14 +140,20 @@ func (h *Handler) newFetchOp(req *conn.Request, r *kmsg.FetchRequest) *fetchOp {
 	op.limit, op.limited = h.quotaLimit(req, quota.ConsumerByteRate)
 	for ti := range r.Topics {
 		rt := &r.Topics[ti]
-		denied := !h.allowedTopic(req, acl.OpRead, rt.Topic)
+		name, unknownID := rt.Topic, false
+		if r.Version >= 13 {
+			t, ok := h.catalog.Metadata().TopicByID(rt.TopicID)
+			name, unknownID = t.Name, !ok
+		}
+		denied := !unknownID && !h.allowedTopic(req, acl.OpRead, name)
 		for pi := range rt.Partitions {
 			rp := &rt.Partitions[pi]
 			var p *partition.Partition
-			if !denied {
-				p, _ = h.catalog.Partition(rt.Topic, rp.Partition)
+			if !denied && !unknownID {
+				p, _ = h.catalog.Partition(name, rp.Partition)
 			}
-			op.targets = append(op.targets, fetchTarget{topic: rt.Topic, req: rp, part: p, denied: denied})
+			op.targets = append(op.targets, fetchTarget{topic: name, topicID: rt.TopicID, req: rp, part: p,
+				denied: denied, unknownID: unknownID})
 		}
 	}
 	op.seen = make([]int64, len(op.targets))
@@ -316,10 +331,10 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, seen []
 	var topic *kmsg.FetchResponseTopic
 	for i, t := range targets {
 		seen[i] = -1
-		if topic == nil || topic.Topic != t.topic {
+		if topic == nil || topic.Topic != t.topic || topic.TopicID != t.topicID {
 			resp.Topics = append(resp.Topics, kmsg.NewFetchResponseTopic())
 			topic = &resp.Topics[len(resp.Topics)-1]
-			topic.Topic = t.topic
+			topic.Topic, topic.TopicID = t.topic, t.topicID
 		}
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = t.req.Partition
@@ -329,9 +344,13 @@ func (h *Handler) fetchOnce(r *kmsg.FetchRequest, targets []fetchTarget, seen []
 		// the rest of the response after a null records field.
 		rp.RecordBatches = []byte{}
 		if t.part == nil {
-			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			if t.denied {
+			switch {
+			case t.unknownID:
+				rp.ErrorCode = kerr.UnknownTopicID.Code
+			case t.denied:
 				rp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			default:
+				rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			}
 			hasError = true
 			topic.Partitions = append(topic.Partitions, rp)

@@ -11,7 +11,7 @@ package handler
 func (h *Handler) apiTable() []api {
 	return []api{
 		{key: 0, min: 0, max: 11, handle: h.handleProduce},
-		{key: 1, min: 4, max: 12, handle: h.handleFetch},
+		{key: 1, min: 4, max: 17, handle: h.handleFetch},
 		{key: 2, min: 0, max: 8, handle: h.handleListOffsets},
 		{key: 3, min: 0, max: 12, handle: h.handleMetadata},
 		{key: 8, min: 0, max: 9, handle: h.handleOffsetCommit},
