@@ -78,3 +78,23 @@ func TestListOffsetsByTimestampIsPerRecord(t *testing.T) {
 		}
 	}
 }
+
+// ListOffsets v9-v10: -5 (latest tiered) is -1 without tiered storage, as
+// Kafka answers; the other special timestamps answer as before.
+func TestListOffsetsLatestTiered(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "tiered", 1, nil)
+	produceN(t, b.Client(), "tiered", 4)
+	rc := dial(t, b.Addr)
+	for _, v := range []int16{9, 10} {
+		if p := listOffset(rc, v, "tiered", -5); p.ErrorCode != 0 || p.Offset != -1 || p.Timestamp != -1 || p.LeaderEpoch != -1 {
+			t.Errorf("v%d latest tiered: %+v, want offset, timestamp and epoch -1", v, p)
+		}
+		if p := listOffset(rc, v, "tiered", -1); p.ErrorCode != 0 || p.Offset != 4 {
+			t.Errorf("v%d latest: %+v, want 4", v, p)
+		}
+		if p := listOffset(rc, v, "tiered", -4); p.ErrorCode != 0 || p.Offset != 0 {
+			t.Errorf("v%d earliest local: %+v, want 0", v, p)
+		}
+	}
+}

@@ -330,7 +330,7 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	const n = 50
 	for i := 0; i < n; i++ {
 		meta := kmsg.NewPtrMetadataRequest()
-		meta.SetVersion(int16(i % 13))
+		meta.SetVersion(int16(i % 14))
 		burst = append(burst, rc.frame(meta)...)
 	}
 	rc.send(burst)

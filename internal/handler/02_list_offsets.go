@@ -1,12 +1,13 @@
 package handler
 
-// ListOffsets: v0-8
+// ListOffsets: v0-10
 //
 // Behavior:
 // * -2 earliest → log start offset; -1 latest → high watermark (last stable
 //   offset for read_committed); -3 max timestamp (v7+) → offset and time of
 //   the first record with the largest timestamp; -4 earliest local (v8+) →
-//   log start
+//   log start; -5 latest tiered (v9+) → offset -1, as Kafka answers without
+//   tiered storage
 // * A timestamp ≥ 0 → the first record whose timestamp is ≥ it (its own
 //   offset and timestamp): the time index and batch headers find the batch,
 //   whose records are read; none → offset -1, timestamp -1
@@ -17,6 +18,8 @@ package handler
 // * v2: isolation level
 // * v4: leader epochs
 // * v6: flexible
+// * v9: -5 latest tiered timestamp
+// * v10: timeout for remote storage lookups (none here: ignored)
 
 import (
 	"context"
@@ -65,6 +68,10 @@ func (h *Handler) handleListOffsets(_ context.Context, req *conn.Request) conn.R
 				if partition.Isolation(r.IsolationLevel) == partition.ReadCommitted {
 					pr.Offset = p.LastStableOffset()
 				}
+			case ts == -5:
+				// No tiered storage: nothing was uploaded (Kafka's answer
+				// when remote storage is disabled).
+				pr.LeaderEpoch = -1
 			case ts == -3:
 				mts, off, found, err := p.MaxTimestamp()
 				if err != nil {

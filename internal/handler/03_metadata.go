@@ -1,6 +1,6 @@
 package handler
 
-// Metadata: v0-12
+// Metadata: v0-13
 //
 // Behavior:
 // * Null topics (v1+) or an empty list (v0) returns every topic
@@ -26,6 +26,7 @@ package handler
 // the topic.
 // * v9: flexible
 // * v10: topic ids; topics may be requested by id
+// * v13: top-level error code (KIP-1102 REBOOTSTRAP_REQUIRED; never sent)
 
 import (
 	"context"

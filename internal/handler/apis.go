@@ -12,8 +12,8 @@ func (h *Handler) apiTable() []api {
 	return []api{
 		{key: 0, min: 0, max: 11, handle: h.handleProduce},
 		{key: 1, min: 4, max: 17, handle: h.handleFetch},
-		{key: 2, min: 0, max: 8, handle: h.handleListOffsets},
-		{key: 3, min: 0, max: 12, handle: h.handleMetadata},
+		{key: 2, min: 0, max: 10, handle: h.handleListOffsets},
+		{key: 3, min: 0, max: 13, handle: h.handleMetadata},
 		{key: 8, min: 0, max: 9, handle: h.handleOffsetCommit},
 		{key: 9, min: 0, max: 9, handle: h.handleOffsetFetch},
 		{key: 10, min: 0, max: 4, handle: h.handleFindCoordinator},
