@@ -1,6 +1,6 @@
 package handler
 
-// FindCoordinator: v0-4
+// FindCoordinator: v0-5
 //
 // Behavior:
 // * This broker coordinates every group and transactional id
@@ -11,6 +11,7 @@ package handler
 // * v1: key type, error message
 // * v3: flexible
 // * v4: batched keys (coordinators array)
+// * v5: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 package handler
 
-// InitProducerId: v0-4
+// InitProducerId: v0-5
 //
 // Behavior:
 // * Without a transactional id: a fresh producer id (unique across restarts,
@@ -18,6 +18,7 @@ package handler
 // * v2: flexible
 // * v3: producer id/epoch for epoch bumps (a stale pair is fenced)
 // * v4: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH)
+// * v5: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
 
 import (
 	"context"

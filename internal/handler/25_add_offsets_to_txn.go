@@ -1,6 +1,6 @@
 package handler
 
-// AddOffsetsToTxn: v0-3
+// AddOffsetsToTxn: v0-4
 //
 // Behavior:
 // * Adds the group's __consumer_offsets partition to the transaction, as
@@ -11,6 +11,7 @@ package handler
 // Version notes:
 // * v2: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH)
 // * v3: flexible
+// * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
 
 import (
 	"context"

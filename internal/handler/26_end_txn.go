@@ -1,6 +1,6 @@
 package handler
 
-// EndTxn: v0-3
+// EndTxn: v0-4
 //
 // Behavior:
 // * Commits or aborts the producer's transaction: the coordinator logs the
@@ -14,6 +14,8 @@ package handler
 // Version notes:
 // * v2: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH)
 // * v3: flexible
+// * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent). v5
+//   (transactions v2, an epoch bump per transaction) is not offered
 
 import (
 	"context"

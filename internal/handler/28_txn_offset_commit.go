@@ -1,6 +1,6 @@
 package handler
 
-// TxnOffsetCommit: v0-3
+// TxnOffsetCommit: v0-4
 //
 // Behavior:
 // * Stores the offsets as pending in the group coordinator, written to
@@ -16,6 +16,8 @@ package handler
 // * v2: leader epoch
 // * v3: flexible; generation, member and instance id; PRODUCER_FENCED
 //   (older versions get INVALID_PRODUCER_EPOCH)
+// * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
+// * v5 (transactions v2) is not offered
 
 import (
 	"context"
