@@ -181,6 +181,41 @@ func TestTransactionsCommitAndAbort(t *testing.T) {
 	if d := described["tx-commit-abort"]; d.State != "CompleteCommit" || d.ProducerID < 0 {
 		t.Fatalf("describe transactions: %+v", d)
 	}
+
+	// ListTransactions v2 filters by a pattern the whole id must match.
+	other := txnProducer(b, "tx-other")
+	produceTxn(t, other, "txn", true, "o1")
+	for _, tc := range []struct {
+		pattern string
+		want    []string
+	}{
+		{"", []string{"tx-commit-abort", "tx-other"}},
+		{"tx-.*", []string{"tx-commit-abort", "tx-other"}},
+		{"tx-o.*", []string{"tx-other"}},
+		{"tx", nil}, // a match of part of the id is not enough
+	} {
+		req := kmsg.NewPtrListTransactionsRequest()
+		req.SetVersion(2)
+		req.TransactionalIDPattern = &tc.pattern
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.ErrorCode != 0 {
+			t.Fatalf("ListTransactions %q: %v %+v", tc.pattern, err, resp)
+		}
+		var ids []string
+		for _, st := range resp.TransactionStates {
+			ids = append(ids, st.TransactionalID)
+		}
+		slices.Sort(ids)
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("ListTransactions %q: %v, want %v", tc.pattern, ids, tc.want)
+		}
+	}
+	bad := kmsg.NewPtrListTransactionsRequest()
+	bad.SetVersion(2)
+	bad.TransactionalIDPattern = kmsg.StringPtr("tx-(")
+	if resp, err := bad.RequestWith(ctx, cl); err != nil || resp.ErrorCode != kerr.InvalidRegularExpression.Code {
+		t.Fatalf("ListTransactions with a bad pattern: %v %+v, want INVALID_REGULAR_EXPRESSION", err, resp)
+	}
 }
 
 func TestTransactionalProducerIsFenced(t *testing.T) {

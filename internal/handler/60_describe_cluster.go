@@ -1,12 +1,13 @@
 package handler
 
-// DescribeCluster: v0-1
+// DescribeCluster: v0-2
 //
 // Behavior:
 // * One broker (this one), which is also the controller
 //
 // Version notes:
 // * v1: endpoint type (1 = brokers; 2 = controllers → this node too)
+// * v2: include fenced brokers (this one is never fenced)
 
 import (
 	"context"

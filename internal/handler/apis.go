@@ -53,10 +53,10 @@ func (h *Handler) apiTable() []api {
 		{key: 50, min: 0, max: 0, handle: h.handleDescribeUserScramCredentials},
 		{key: 51, min: 0, max: 0, handle: h.handleAlterUserScramCredentials},
 
-		{key: 60, min: 0, max: 1, handle: h.handleDescribeCluster},
+		{key: 60, min: 0, max: 2, handle: h.handleDescribeCluster},
 		{key: 61, min: 0, max: 0, handle: h.handleDescribeProducers},
 		{key: 65, min: 0, max: 0, handle: h.handleDescribeTransactions},
-		{key: 66, min: 0, max: 1, handle: h.handleListTransactions},
+		{key: 66, min: 0, max: 2, handle: h.handleListTransactions},
 		{key: 68, min: 0, max: 1, handle: h.handleConsumerGroupHeartbeat},
 		{key: 69, min: 0, max: 1, handle: h.handleConsumerGroupDescribe},
 	}
