@@ -178,6 +178,17 @@ func TestACLAuthorization(t *testing.T) {
 	if !slices.Equal(assigned, []string{"orders"}) {
 		t.Fatalf("regex .* assigned %v, want only the describable orders", assigned)
 	}
+	// DescribeTopicPartitions: a named topic she may not describe is
+	// refused, listed last; asking for every topic shows only hers.
+	named := topicPartitionsOf(describeTopicPartitions(ctx, t, alice, 100, nil, "clicks", "orders"))
+	if len(named) == 0 || named[len(named)-1] != "clicks!"+kerr.TopicAuthorizationFailed.Message || strings.Contains(strings.Join(named[:len(named)-1], " "), "clicks") {
+		t.Fatalf("DescribeTopicPartitions clicks, orders: %v", named)
+	}
+	for _, p := range topicPartitionsOf(describeTopicPartitions(ctx, t, alice, 100, nil)) {
+		if !strings.HasPrefix(p, "orders:") {
+			t.Fatalf("DescribeTopicPartitions of every topic shows %s", p)
+		}
+	}
 	// A group outside her prefix is refused at FindCoordinator.
 	other := userClient(t, b, "alice", kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"))
 	if err := other.PollFetches(ctx).Err0(); !errors.Is(err, kerr.GroupAuthorizationFailed) {

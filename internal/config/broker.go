@@ -467,6 +467,12 @@ func (b *Broker) ConsumerGroupHeartbeatInterval() time.Duration {
 	return b.millis("group.consumer.heartbeat.interval.ms")
 }
 
+// MaxRequestPartitionSizeLimit is max.request.partition.size.limit, the
+// most partitions one DescribeTopicPartitions response describes.
+func (b *Broker) MaxRequestPartitionSizeLimit() int32 {
+	return b.int32("max.request.partition.size.limit")
+}
+
 // GroupMaxSize is the most members one group may have.
 func (b *Broker) GroupMaxSize() int32 { return b.int32("group.max.size") }
 

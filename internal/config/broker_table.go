@@ -187,6 +187,8 @@ var brokerDefinitions = []definition{
 		doc: "Most connections from one IP address; further ones are closed at once. 0 is allowed only with max.connections.per.ip.overrides."},
 	{name: MaxConnectionsPerIPOverrides, typ: TypeString, def: "", rule: connectionOverrides,
 		doc: "Per-IP or per-host exceptions to max.connections.per.ip, as host:count,ip:count (host names are resolved)."},
+	{name: "max.request.partition.size.limit", typ: TypeInt, def: "2000", rule: atLeast(1),
+		doc: "Most partitions one DescribeTopicPartitions response describes; the client asks again from the cursor for the rest."},
 	{name: "message.max.bytes", typ: TypeInt, def: defaultMaxMessage, rule: atLeast(0),
 		doc: "Default for the topic config max.message.bytes: the largest record batch accepted."},
 	{name: "metadata.log.dir", typ: TypeString, noDefault: true, usage: UsageNotApplicable,
