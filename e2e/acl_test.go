@@ -189,6 +189,48 @@ func TestACLAuthorization(t *testing.T) {
 			t.Fatalf("DescribeTopicPartitions of every topic shows %s", p)
 		}
 	}
+	// OffsetCommit and OffsetFetch v10 name topics by id: the ACLs apply to
+	// the topic the id names, an unknown id is UNKNOWN_TOPIC_ID.
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.SetVersion(10)
+	commit.Group, commit.Generation = "order-v10", -1
+	for _, id := range [][16]byte{listed["orders"].ID, listed["clicks"].ID, {0xde, 0xad}} {
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.TopicID = id
+		rp := kmsg.NewOffsetCommitRequestTopicPartition()
+		rp.Offset = 1
+		rt.Partitions = append(rt.Partitions, rp)
+		commit.Topics = append(commit.Topics, rt)
+	}
+	commitResp, err := commit.RequestWith(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCommit := map[[16]byte]int16{listed["orders"].ID: 0, listed["clicks"].ID: kerr.TopicAuthorizationFailed.Code, {0xde, 0xad}: kerr.UnknownTopicID.Code}
+	for _, rt := range commitResp.Topics {
+		if want, ok := wantCommit[rt.TopicID]; !ok || rt.Partitions[0].ErrorCode != want {
+			t.Errorf("OffsetCommit v10 of %x: %v, want %v", rt.TopicID, kerr.ErrorForCode(rt.Partitions[0].ErrorCode), kerr.ErrorForCode(want))
+		}
+	}
+	// An admin commits for clicks too; alice's fetch of everything shows
+	// only orders.
+	adminCommit := *commit
+	adminCommit.Topics = commit.Topics[1:2]
+	if resp, err := adminCommit.RequestWith(ctx, userClient(t, b, "admin")); err != nil || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("admin OffsetCommit v10: %v %+v", err, resp)
+	}
+	fetchAll := kmsg.NewPtrOffsetFetchRequest()
+	fetchAll.SetVersion(10)
+	fg := kmsg.NewOffsetFetchRequestGroup()
+	fg.Group = "order-v10"
+	fetchAll.Groups = append(fetchAll.Groups, fg)
+	fetchResp, err := fetchAll.RequestWith(ctx, alice)
+	if err != nil || len(fetchResp.Groups) != 1 || fetchResp.Groups[0].ErrorCode != 0 {
+		t.Fatalf("OffsetFetch v10: %v %+v", err, fetchResp)
+	}
+	if ts := fetchResp.Groups[0].Topics; len(ts) != 1 || ts[0].TopicID != listed["orders"].ID || ts[0].Partitions[0].Offset != 1 {
+		t.Fatalf("OffsetFetch v10 of every offset shows %+v, want orders' only", ts)
+	}
 	// A group outside her prefix is refused at FindCoordinator.
 	other := userClient(t, b, "alice", kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"))
 	if err := other.PollFetches(ctx).Err0(); !errors.Is(err, kerr.GroupAuthorizationFailed) {

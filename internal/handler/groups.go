@@ -1,8 +1,8 @@
 package handler
 
 // Group APIs: the classic protocol (JoinGroup v0-9, SyncGroup v0-5,
-// Heartbeat v0-4, LeaveGroup v0-5), offsets (OffsetCommit v0-9, OffsetFetch
-// v0-9, OffsetDelete v0), administration (ListGroups v0-5, DescribeGroups
+// Heartbeat v0-4, LeaveGroup v0-5), offsets (OffsetCommit v0-10, OffsetFetch
+// v0-10, OffsetDelete v0), administration (ListGroups v0-5, DescribeGroups
 // v0-6, DeleteGroups v0-2) and KIP-848 (ConsumerGroupHeartbeat v0-1,
 // ConsumerGroupDescribe v0-1).
 //
@@ -189,7 +189,10 @@ func (h *Handler) handleOffsetCommit(_ context.Context, req *conn.Request) conn.
 		resp.Topics = failed(r.Topics, kerr.GroupAuthorizationFailed.Code)
 		return respond(resp)
 	}
-	allowed, denied := split(r.Topics, func(t kmsg.OffsetCommitRequestTopic) bool { return h.allowedTopic(req, acl.OpRead, t.Topic) })
+	allowed, denied := split(r.Topics, func(t kmsg.OffsetCommitRequestTopic) bool {
+		name, known := h.topicNameOf(t.Topic, t.TopicID, r.Version >= 10)
+		return !known || h.allowedTopic(req, acl.OpRead, name) // the coordinator answers an unknown id
+	})
 	if len(denied) == 0 {
 		return viaCoordinator(req, h.groups.OffsetCommit)
 	}
@@ -234,6 +237,12 @@ func (h *Handler) handleOffsetFetch(_ context.Context, req *conn.Request) conn.R
 			resp.Topics = append(resp.Topics, offsetFetchFailed(denied, func(t kmsg.OffsetFetchRequestTopic) (string, []int32) { return t.Topic, t.Partitions }, kerr.TopicAuthorizationFailed.Code)...)
 		})
 	}
+	byID := r.Version >= 10
+	// An id no topic has goes to the coordinator, which answers UNKNOWN_TOPIC_ID.
+	describableTopic := func(name string, id [16]byte) bool {
+		n, known := h.topicNameOf(name, id, byID)
+		return !known || describable(n)
+	}
 	sub := *r
 	allowedGroups, deniedGroups := split(r.Groups, func(g kmsg.OffsetFetchRequestGroup) bool { return h.allowedGroup(req, acl.OpDescribe, g.Group) })
 	sub.Groups = make([]kmsg.OffsetFetchRequestGroup, len(allowedGroups))
@@ -241,7 +250,7 @@ func (h *Handler) handleOffsetFetch(_ context.Context, req *conn.Request) conn.R
 	for i, g := range allowedGroups {
 		sub.Groups[i] = g
 		if g.Topics != nil {
-			sub.Groups[i].Topics, deniedTopics[i] = split(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) bool { return describable(t.Topic) })
+			sub.Groups[i].Topics, deniedTopics[i] = split(g.Topics, func(t kmsg.OffsetFetchRequestGroupTopic) bool { return describableTopic(t.Topic, t.TopicID) })
 		}
 	}
 	return callCoordinator(req, &sub, h.groups.OffsetFetch, func(resp *kmsg.OffsetFetchResponse) {
@@ -251,14 +260,14 @@ func (h *Handler) handleOffsetFetch(_ context.Context, req *conn.Request) conn.R
 				continue
 			}
 			if allowedGroups[i].Topics == nil {
-				g.Topics, _ = split(g.Topics, func(t kmsg.OffsetFetchResponseGroupTopic) bool { return describable(t.Topic) })
+				g.Topics, _ = split(g.Topics, func(t kmsg.OffsetFetchResponseGroupTopic) bool { return describableTopic(t.Topic, t.TopicID) })
 			}
-			for _, t := range offsetFetchFailed(deniedTopics[i], func(t kmsg.OffsetFetchRequestGroupTopic) (string, []int32) { return t.Topic, t.Partitions }, kerr.TopicAuthorizationFailed.Code) {
+			for _, t := range deniedTopics[i] {
 				gt := kmsg.NewOffsetFetchResponseGroupTopic()
-				gt.Topic = t.Topic
+				gt.Topic, gt.TopicID = t.Topic, t.TopicID
 				for _, p := range t.Partitions {
 					gp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					gp.Partition, gp.Offset, gp.Metadata, gp.ErrorCode = p.Partition, p.Offset, p.Metadata, p.ErrorCode
+					gp.Partition, gp.Offset, gp.Metadata, gp.ErrorCode = p, -1, new(""), kerr.TopicAuthorizationFailed.Code
 					gt.Partitions = append(gt.Partitions, gp)
 				}
 				g.Topics = append(g.Topics, gt)
@@ -270,6 +279,16 @@ func (h *Handler) handleOffsetFetch(_ context.Context, req *conn.Request) conn.R
 			resp.Groups = append(resp.Groups, g)
 		}
 	})
+}
+
+// topicNameOf is the name of a topic a request names by name, or by id
+// (byID); known is false for an id no topic has.
+func (h *Handler) topicNameOf(name string, id [16]byte, byID bool) (_ string, known bool) {
+	if !byID {
+		return name, true
+	}
+	t, ok := h.catalog.Metadata().TopicByID(id)
+	return t.Name, ok
 }
 
 // offsetFetchFailed answers every asked partition of topics with code.
