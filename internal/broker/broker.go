@@ -159,8 +159,7 @@ func (b *Broker) topicNames() []string {
 }
 
 func (b *Broker) topicByID(id [16]byte) (string, bool) {
-	t, ok := b.catalog.Metadata().TopicByID(id)
-	return t.Name, ok
+	return b.catalog.Metadata().TopicName(id)
 }
 
 // ensureInternalTopics creates __consumer_offsets and __transaction_state

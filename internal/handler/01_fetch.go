@@ -142,8 +142,8 @@ func (h *Handler) newFetchOp(req *conn.Request, r *kmsg.FetchRequest) *fetchOp {
 		rt := &r.Topics[ti]
 		name, unknownID := rt.Topic, false
 		if r.Version >= 13 {
-			t, ok := h.catalog.Metadata().TopicByID(rt.TopicID)
-			name, unknownID = t.Name, !ok
+			n, ok := h.catalog.Metadata().TopicName(rt.TopicID)
+			name, unknownID = n, !ok
 		}
 		denied := !unknownID && !h.allowedTopic(req, acl.OpRead, name)
 		for pi := range rt.Partitions {

@@ -287,8 +287,7 @@ func (h *Handler) topicNameOf(name string, id [16]byte, byID bool) (_ string, kn
 	if !byID {
 		return name, true
 	}
-	t, ok := h.catalog.Metadata().TopicByID(id)
-	return t.Name, ok
+	return h.catalog.Metadata().TopicName(id)
 }
 
 // offsetFetchFailed answers every asked partition of topics with code.

@@ -282,6 +282,18 @@ func (s *Store) Topic(name string) (Topic, bool) {
 	return copyTopic(t), true
 }
 
+// TopicName returns the name of the topic with the given id. Unlike
+// TopicByID it copies nothing: Fetch v13+ resolves ids on every request.
+func (s *Store) TopicName(id TopicID) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.byID[id]
+	if !ok {
+		return "", false
+	}
+	return t.Name, true
+}
+
 // TopicByID returns the topic with the given id.
 func (s *Store) TopicByID(id TopicID) (Topic, bool) {
 	s.mu.RLock()
