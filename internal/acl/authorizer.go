@@ -217,7 +217,8 @@ func OperationsOf(typ ResourceType) []Operation {
 	case ResourceTopic:
 		return []Operation{OpRead, OpWrite, OpCreate, OpDelete, OpAlter, OpDescribe, OpDescribeConfigs, OpAlterConfigs}
 	case ResourceGroup:
-		return []Operation{OpRead, OpDescribe, OpDelete}
+		// DESCRIBE_CONFIGS and ALTER_CONFIGS: group configs (Kafka 4).
+		return []Operation{OpRead, OpDescribe, OpDelete, OpDescribeConfigs, OpAlterConfigs}
 	case ResourceCluster:
 		return []Operation{OpCreate, OpClusterAction, OpDescribeConfigs, OpAlterConfigs, OpIdempotentWrite, OpAlter, OpDescribe}
 	case ResourceTransactionalID:
