@@ -130,8 +130,10 @@ func (l *Limits) Admit(ctx context.Context, ip netip.Addr) (Verdict, error) {
 		}
 	}
 	for {
-		l.mu.Lock()
+		// Read outside mu: settings may resolve host names, and Release
+		// must never wait for that.
 		s := l.settings()
+		l.mu.Lock()
 		if l.total < s.MaxConnections {
 			v := l.admitLocked(ip, s)
 			l.mu.Unlock()

@@ -304,9 +304,16 @@ func (c *Coordinator) TopicsDeleted(ctx context.Context, topics []string) error 
 		deleted[t] = true
 	}
 	gone := func(topic string) bool { return deleted[topic] }
+	// Every shard drops the offsets first, then the writes are waited
+	// for: the window in which a topic created again under the name could
+	// get offsets this removes is the in-memory pass only.
+	done := make([]chan error, len(c.shards))
+	for i, sh := range c.shards {
+		done[i] = c.submitTopicOffsetsRemoval(sh, gone)
+	}
 	var errs []error
-	for _, sh := range c.shards {
-		if err := c.removeTopicOffsets(ctx, sh, gone); err != nil {
+	for i, sh := range c.shards {
+		if err := waitWrite(ctx, done[i]); err != nil {
 			errs = append(errs, fmt.Errorf("__consumer_offsets partition %d: %w", sh.partition, err))
 		}
 	}

@@ -95,8 +95,8 @@ type partitionKey struct {
 type resolvedRegex struct {
 	topics     []string
 	resolvedAt time.Time
-	// mayDescribe is the authorization of the member whose heartbeat last
-	// resolved it; a refresh without a heartbeat reuses it.
+	// mayDescribe is the authorization of the member whose heartbeat first
+	// resolved it; refreshes reuse it.
 	mayDescribe func(topic string) bool
 }
 
@@ -481,8 +481,8 @@ func (cg *consumerGroup) isSubscribedTo(topic string) bool {
 
 // refreshRegexes resolves the members' subscription regexes against the topic
 // list, again once regexRefreshInterval passed, and forgets unused ones. As
-// in Kafka, a regex matches only topics the heartbeating member may
-// describe (mayDescribe; nil: the last resolution's, or every topic).
+// in Kafka, a regex matches only topics a member may describe: the one whose
+// heartbeat first resolved it (mayDescribe; nil: every topic).
 func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool, mayDescribe func(topic string) bool) {
 	used := make(map[string]bool)
 	for _, m := range cg.members {
@@ -500,8 +500,11 @@ func (s *shardState) refreshRegexes(now time.Time, cg *consumerGroup, force bool
 		if r != nil && !force && now.Sub(r.resolvedAt) < regexRefreshInterval {
 			continue
 		}
+		// A regex keeps the authorization it was first resolved with, so
+		// members of different principals heartbeating in turn do not
+		// make its matches (and the assignment) flap at each refresh.
 		allowed := mayDescribe
-		if allowed == nil && r != nil {
+		if r != nil && (r.mayDescribe != nil || allowed == nil) {
 			allowed = r.mayDescribe
 		}
 		topics := s.matchTopics(re)

@@ -100,9 +100,7 @@ func (s *shardState) deleteGroup(id string, fx *effects) int16 {
 		g.cg == nil && g.state != stateEmpty:
 		return kerr.NonEmptyGroup.Code
 	}
-	for _, o := range g.sortedOffsets() {
-		fx.records = append(fx.records, offsetTombstone(id, o.topic, o.partition))
-	}
+	s.removeOffsets(id, func(string, int32) bool { return true }, fx)
 	fx.records = append(fx.records, groupTombstone(id))
 	delete(s.groups, id)
 	return 0

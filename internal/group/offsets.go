@@ -299,8 +299,8 @@ func (s *shardState) offsetDelete(req *kmsg.OffsetDeleteRequest, fx *effects) *k
 			if op.ErrorCode == 0 && subscribed {
 				op.ErrorCode = kerr.GroupSubscribedToTopic.Code
 			}
-			if op.ErrorCode == 0 && g.deleteOffset(rt.Topic, rp.Partition) {
-				fx.records = append(fx.records, offsetTombstone(g.id, rt.Topic, rp.Partition))
+			if op.ErrorCode == 0 {
+				s.removeOffsets(g.id, func(topic string, p int32) bool { return topic == rt.Topic && p == rp.Partition }, fx)
 			}
 			out.Partitions = append(out.Partitions, op)
 		}
@@ -359,6 +359,9 @@ func (s *shardState) expireOffsets(now time.Time, fx *effects) {
 				continue
 			}
 			for _, p := range slices.Sorted(maps.Keys(g.offsets[topic])) {
+				if s.hasPending(g.id, topic, p) {
+					continue // as Kafka: an open transaction still commits here
+				}
 				o := g.offsets[topic][p]
 				expired := nowMs-base(o) >= retention
 				if o.expireTime >= 0 {
@@ -379,31 +382,67 @@ func (s *shardState) expireOffsets(now time.Time, fx *effects) {
 // topic created again under the same name starts without them. A group left
 // empty with no offsets is removed, as after OffsetDelete.
 func (s *shardState) removeTopicOffsets(gone func(topic string) bool, fx *effects) {
-	for _, g := range s.sortedGroups() {
-		removed := false
-		for _, topic := range slices.Sorted(maps.Keys(g.offsets)) {
-			if !gone(topic) {
-				continue
-			}
-			for _, p := range slices.Sorted(maps.Keys(g.offsets[topic])) {
-				g.deleteOffset(topic, p)
-				fx.records = append(fx.records, offsetTombstone(g.id, topic, p))
-			}
-			removed = true
-		}
-		if removed {
-			s.maybeRemoveGroup(g, fx)
-		}
+	ids := make(map[string]bool, len(s.groups))
+	for id := range s.groups {
+		ids[id] = true
 	}
 	for _, p := range s.pending {
-		for _, topics := range p {
-			for topic := range topics {
-				if gone(topic) {
-					delete(topics, topic)
+		for id := range p {
+			ids[id] = true // a group may have pending offsets only
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if s.removeOffsets(id, func(topic string, _ int32) bool { return gone(topic) }, fx) {
+			if g := s.groups[id]; g != nil {
+				s.maybeRemoveGroup(g, fx)
+			}
+		}
+	}
+}
+
+// removeOffsets drops a group's committed and pending offsets of the
+// partitions match accepts, each with a tombstone, and reports whether there
+// were any. As Kafka's removeOffsets, a removed partition loses the offsets
+// open transactions hold for it too, and replaying its tombstone does the
+// same (replay), so a later COMMIT marker does not bring it back.
+func (s *shardState) removeOffsets(groupID string, match func(topic string, partition int32) bool, fx *effects) bool {
+	type tp struct {
+		topic     string
+		partition int32
+	}
+	found := map[tp]bool{}
+	if g := s.groups[groupID]; g != nil {
+		for topic, ps := range g.offsets {
+			for p := range ps {
+				if match(topic, p) {
+					found[tp{topic, p}] = true
 				}
 			}
 		}
 	}
+	for _, pending := range s.pending {
+		for topic, ps := range pending[groupID] {
+			for p := range ps {
+				if match(topic, p) {
+					found[tp{topic, p}] = true
+				}
+			}
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(found), func(a, b tp) int {
+		if c := cmp.Compare(a.topic, b.topic); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.partition, b.partition)
+	})
+	for _, k := range keys {
+		if g := s.groups[groupID]; g != nil {
+			g.deleteOffset(k.topic, k.partition)
+		}
+		s.dropPending(groupID, k.topic, k.partition)
+		fx.records = append(fx.records, offsetTombstone(groupID, k.topic, k.partition))
+	}
+	return len(keys) > 0
 }
 
 // sortedOffsets lists a group's offsets by topic and partition; for tests and

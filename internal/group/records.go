@@ -209,6 +209,7 @@ func (s *shardState) replay(key, value []byte) error {
 	case recordOffsetCommit:
 		g := s.groups[rec.group]
 		if rec.offset == nil {
+			s.dropPending(rec.group, rec.topic, rec.partition) // as the step that wrote it did
 			if g != nil {
 				g.deleteOffset(rec.topic, rec.partition)
 				s.dropIfUnused(g)

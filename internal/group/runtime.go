@@ -570,18 +570,28 @@ func (c *Coordinator) runStep(sh *shard, groupID string, loadingCode int16, park
 // removeTopicOffsets runs removeTopicOffsets on a loaded shard and waits
 // until its tombstones are durable.
 func (c *Coordinator) removeTopicOffsets(ctx context.Context, sh *shard, gone func(topic string) bool) error {
+	return waitWrite(ctx, c.submitTopicOffsetsRemoval(sh, gone))
+}
+
+// submitTopicOffsetsRemoval removes the offsets from a loaded shard's state
+// and queues the tombstones; the channel (nil: nothing to write) reports
+// their write.
+func (c *Coordinator) submitTopicOffsetsRemoval(sh *shard, gone func(topic string) bool) chan error {
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if sh.closed || sh.state == nil {
-		sh.mu.Unlock()
 		return nil
 	}
 	var fx effects
 	sh.state.removeTopicOffsets(gone, &fx)
-	var done chan error
-	if len(fx.records) > 0 {
-		done = sh.submitLocked(fx, true)
+	if len(fx.records) == 0 {
+		return nil
 	}
-	sh.mu.Unlock()
+	return sh.submitLocked(fx, true)
+}
+
+// waitWrite waits for a queued write (nil: none) or ctx.
+func waitWrite(ctx context.Context, done chan error) error {
 	if done == nil {
 		return nil
 	}

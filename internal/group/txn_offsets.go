@@ -57,6 +57,25 @@ func (s *shardState) hasPending(groupID, topic string, partition int32) bool {
 	return false
 }
 
+// dropPending forgets every open transaction's offset for the group's
+// partition. A producer's entry stays, empty if need be: its marker must
+// still be written.
+func (s *shardState) dropPending(groupID, topic string, partition int32) {
+	for _, pending := range s.pending {
+		parts := pending[groupID][topic]
+		if _, ok := parts[partition]; !ok {
+			continue
+		}
+		delete(parts, partition)
+		if len(parts) == 0 {
+			delete(pending[groupID], topic)
+			if len(pending[groupID]) == 0 {
+				delete(pending, groupID)
+			}
+		}
+	}
+}
+
 // unstablePartition is an OffsetFetch answer for a partition whose offset
 // waits on an open transaction.
 func unstablePartition(partition int32) kmsg.OffsetFetchResponseGroupTopicPartition {

@@ -118,3 +118,48 @@ func TestTxnOffsetCommitChecksTheMember(t *testing.T) {
 	resp = e.c.TxnOffsetCommit(e.ctx(), req)
 	wantCode(t, "unknown partition", resp.Topics[0].Partitions[0].ErrorCode, kerr.UnknownTopicOrPartition.Code)
 }
+
+// Removing a partition's offsets (a deleted topic, OffsetDelete) removes
+// what open transactions hold for it too, in memory and on replay: the
+// transaction's COMMIT marker does not bring it back, before or after a
+// restart, while its other partitions commit.
+func TestRemovedOffsetsLosePendingTransactionalOffsets(t *testing.T) {
+	e := newEnv(t, newMemLog())
+	part := e.c.PartitionFor("g")
+	wantCode(t, "plain commit", e.c.OffsetCommit(e.ctx(), commitReq("g", "", -1, "orders", map[int32]int64{3: 1})).Topics[0].Partitions[0].ErrorCode, 0)
+	e.c.TxnOffsetCommit(e.ctx(), txnCommitReq("g", 7, map[int32]int64{0: 10, 1: 20}))
+	del := kmsg.NewPtrOffsetDeleteRequest()
+	del.Group = "g"
+	del.Topics = []kmsg.OffsetDeleteRequestTopic{{Topic: "orders", Partitions: []kmsg.OffsetDeleteRequestTopicPartition{{Partition: 0}}}}
+	wantCode(t, "offset delete", e.c.OffsetDelete(e.ctx(), del).Topics[0].Partitions[0].ErrorCode, 0)
+	if err := e.c.CompleteTxn(e.ctx(), part, 7, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		if off, _ := e.fetchOffset("g", 0, false); off != -1 {
+			t.Fatalf("%s: deleted partition 0 has offset %d", when, off)
+		}
+		if off, _ := e.fetchOffset("g", 1, false); off != 20 {
+			t.Fatalf("%s: partition 1 has offset %d, want the committed 20", when, off)
+		}
+	}
+	check("after the marker")
+	e.restart()
+	check("after a restart")
+
+	// A deleted topic: the same, and a marker still ends the transaction.
+	e.c.TxnOffsetCommit(e.ctx(), txnCommitReq("g", 8, map[int32]int64{2: 30}))
+	if err := e.c.TopicsDeleted(e.ctx(), []string{"orders"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.CompleteTxn(e.ctx(), part, 8, 0, true); err != nil {
+		t.Fatal(err)
+	}
+	e.restart() // "orders" still exists for this env's catalog: only the tombstones remove it
+	for p := int32(0); p < 4; p++ {
+		if off, _ := e.fetchOffset("g", p, false); off != -1 {
+			t.Fatalf("after the topic's deletion and a restart: partition %d has offset %d", p, off)
+		}
+	}
+}

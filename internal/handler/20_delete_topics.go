@@ -106,8 +106,12 @@ func (h *Handler) handleDeleteTopics(ctx context.Context, req *conn.Request) con
 		}
 		topic, _ := h.catalog.Metadata().Topic(name)
 		if err := h.catalog.DeleteTopic(name); err != nil {
-			fail(errorCode(err), err)
-			continue
+			if _, exists := h.catalog.Metadata().Topic(name); exists {
+				fail(errorCode(err), err)
+				continue
+			}
+			// The topic is gone; only removing some of its files failed.
+			h.log.Warn("deleted topic, but removing its files failed", "topic", name, "err", err)
 		}
 		if err := h.opts.Groups.TopicsDeleted(ctx, []string{name}); err != nil {
 			// The next load of the affected shards removes them instead.
