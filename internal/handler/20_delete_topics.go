@@ -104,9 +104,9 @@ func (h *Handler) handleDeleteTopics(ctx context.Context, req *conn.Request) con
 			fail(kerr.ThrottlingQuotaExceeded.Code, errors.New(errMutationQuota))
 			continue
 		}
-		topic, _ := h.catalog.Metadata().Topic(name)
+		topic, existed := h.catalog.Metadata().Topic(name)
 		if err := h.catalog.DeleteTopic(name); err != nil {
-			if _, exists := h.catalog.Metadata().Topic(name); exists {
+			if _, exists := h.catalog.Metadata().Topic(name); !existed || exists {
 				fail(errorCode(err), err)
 				continue
 			}
