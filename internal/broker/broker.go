@@ -235,7 +235,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	// ConnectionQuotas.
 	window, _ := b.cfg.QuotaWindow()
 	limits := conn.NewLimits(conn.LimitsOptions{
-		Settings: newConnLimits(b.cfg, b.catalog.Metadata().ClientQuotas, b.log.With("component", "conn")).settings,
+		Settings: newConnLimits(ctx, b.cfg, b.catalog.Metadata().ClientQuotas, b.log.With("component", "conn")).settings,
 		Window:   window,
 	})
 	for i, ln := range b.listeners {

@@ -18,6 +18,7 @@ import (
 // AlterConfigs changes apply to the next connection) and the
 // connection_creation_rate client quotas.
 type connLimits struct {
+	ctx    context.Context // the broker's: ends host name lookups at shutdown
 	cfg    *config.Broker
 	quotas func() *quota.Set
 	log    *slog.Logger
@@ -32,8 +33,8 @@ type connLimits struct {
 	overrides     map[netip.Addr]int
 }
 
-func newConnLimits(cfg *config.Broker, quotas func() *quota.Set, log *slog.Logger) *connLimits {
-	return &connLimits{cfg: cfg, quotas: quotas, log: log, resolve: func(ctx context.Context, host string) ([]netip.Addr, error) {
+func newConnLimits(ctx context.Context, cfg *config.Broker, quotas func() *quota.Set, log *slog.Logger) *connLimits {
+	return &connLimits{ctx: ctx, cfg: cfg, quotas: quotas, log: log, resolve: func(ctx context.Context, host string) ([]netip.Addr, error) {
 		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	}}
 }
@@ -76,7 +77,7 @@ func (l *connLimits) perIPOverrides(text string) map[netip.Addr]int {
 			out[addr.Unmap()] = n
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
 		addrs, err := l.resolve(ctx, host)
 		cancel()
 		if err != nil || len(addrs) == 0 {

@@ -20,7 +20,7 @@ func TestConnLimitsSettings(t *testing.T) {
 	}
 	ip := netip.MustParseAddr("10.0.0.7")
 	quotas := quota.NewSet(nil)
-	l := newConnLimits(cfg, func() *quota.Set { return quotas }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l := newConnLimits(context.Background(), cfg, func() *quota.Set { return quotas }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	lookups := 0
 	l.resolve = func(_ context.Context, host string) ([]netip.Addr, error) {
 		lookups++

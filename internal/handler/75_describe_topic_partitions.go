@@ -83,6 +83,8 @@ func (h *Handler) handleDescribeTopicPartitions(_ context.Context, req *conn.Req
 			if !all {
 				rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 				rt.Topic, rt.ErrorCode = new(name), kerr.UnknownTopicOrPartition.Code
+				// As Kafka: every entry but the denied ones carries them.
+				rt.AuthorizedOperations = h.authorizedOperations(req, acl.ResourceTopic, name)
 				if topics.ValidateTopicName(name) != nil {
 					rt.ErrorCode = kerr.InvalidTopicException.Code
 				}
