@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -53,18 +52,8 @@ func newClusterLoggersCommand(cfg *clientConfig) *cobra.Command {
 		ctx, cancel := cfg.deadline(cmd.Context())
 		defer cancel()
 		if len(ops) > 0 {
-			req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-			rr := kmsg.NewIncrementalAlterConfigsRequestResource()
-			rr.ResourceType, rr.ResourceName, rr.Configs = kmsg.ConfigResourceTypeBrokerLogger, name, ops
-			req.Resources = append(req.Resources, rr)
-			resp, err := req.RequestWith(ctx, cl)
-			if err != nil {
-				return fmt.Errorf("alter loggers of broker %s: %w", name, err)
-			}
-			for _, r := range resp.Resources {
-				if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-					return fmt.Errorf("alter loggers of broker %s: %w", name, withBrokerMessage(err, deref(r.ErrorMessage)))
-				}
+			if err := alterConfigResource(ctx, cl, kmsg.ConfigResourceTypeBrokerLogger, name, "loggers of broker "+name, ops); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "altered %d logger(s) of broker %s\n", len(ops), name)
 			return nil
@@ -75,23 +64,14 @@ func newClusterLoggersCommand(cfg *clientConfig) *cobra.Command {
 }
 
 func showLoggers(ctx context.Context, cmd *cobra.Command, cl kmsg.Requestor, broker string) error {
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	rr := kmsg.NewDescribeConfigsRequestResource()
-	rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, broker
-	req.Resources = append(req.Resources, rr)
-	resp, err := req.RequestWith(ctx, cl)
+	configs, err := describeConfigResource(ctx, cl, kmsg.ConfigResourceTypeBrokerLogger, broker, "loggers of broker "+broker)
 	if err != nil {
-		return fmt.Errorf("describe loggers of broker %s: %w", broker, err)
+		return err
 	}
 	tw := newTable(cmd.OutOrStdout())
 	fmt.Fprintln(tw, "LOGGER\tLEVEL")
-	for _, r := range resp.Resources {
-		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-			return fmt.Errorf("describe loggers of broker %s: %w", broker, withBrokerMessage(err, deref(r.ErrorMessage)))
-		}
-		for _, c := range r.Configs {
-			fmt.Fprintf(tw, "%s\t%s\n", c.Name, deref(c.Value))
-		}
+	for _, c := range configs {
+		fmt.Fprintf(tw, "%s\t%s\n", c.Name, deref(c.Value))
 	}
 	return tw.Flush()
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -37,23 +36,14 @@ func newGroupConfigCommand(cfg *clientConfig) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
-		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+		var ops []kmsg.IncrementalAlterConfigsRequestResourceConfig
 		for _, a := range alters {
 			op := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
 			op.Name, op.Op, op.Value = a.Name, kmsg.IncrementalAlterConfigOp(a.Op), a.Value
-			rr.Configs = append(rr.Configs, op)
+			ops = append(ops, op)
 		}
-		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-		req.Resources = append(req.Resources, rr)
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			return fmt.Errorf("alter configs of group %q: %w", group, err)
-		}
-		for _, r := range resp.Resources {
-			if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-				return fmt.Errorf("alter configs of group %q: %w", group, withBrokerMessage(err, deref(r.ErrorMessage)))
-			}
+		if err := alterConfigResource(ctx, cl, kmsg.ConfigResourceTypeGroupConfig, group, fmt.Sprintf("configs of group %q", group), ops); err != nil {
+			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "altered %d config(s) of group %q\n", len(alters), group)
 		return nil
@@ -62,23 +52,14 @@ func newGroupConfigCommand(cfg *clientConfig) *cobra.Command {
 }
 
 func showGroupConfigs(ctx context.Context, cmd *cobra.Command, cl kmsg.Requestor, group string) error {
-	req := kmsg.NewPtrDescribeConfigsRequest()
-	rr := kmsg.NewDescribeConfigsRequestResource()
-	rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
-	req.Resources = append(req.Resources, rr)
-	resp, err := req.RequestWith(ctx, cl)
+	configs, err := describeConfigResource(ctx, cl, kmsg.ConfigResourceTypeGroupConfig, group, fmt.Sprintf("configs of group %q", group))
 	if err != nil {
-		return fmt.Errorf("describe configs of group %q: %w", group, err)
+		return err
 	}
 	tw := newTable(cmd.OutOrStdout())
 	fmt.Fprintln(tw, "CONFIG\tVALUE\tSOURCE")
-	for _, r := range resp.Resources {
-		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-			return fmt.Errorf("describe configs of group %q: %w", group, withBrokerMessage(err, deref(r.ErrorMessage)))
-		}
-		for _, c := range r.Configs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, deref(c.Value), c.Source)
-		}
+	for _, c := range configs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, deref(c.Value), c.Source)
 	}
 	return tw.Flush()
 }

@@ -34,27 +34,17 @@ func NewThrottler(window, maxThrottle time.Duration, now func() time.Time) *Thro
 }
 
 // Record charges n bytes to l's bucket and returns the throttle time.
-func (t *Throttler) Record(l Limit, n int) time.Duration {
-	if !(l.Value > 0) {
-		return 0
-	}
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.bucketLocked(l, now)
-	b.due = b.due.Add(time.Duration(float64(n) / l.Value * float64(time.Second)))
-	wait := b.due.Sub(now) - t.window
-	if wait <= 0 {
-		return 0
-	}
-	return min(wait, t.maxThrottle)
-}
+func (t *Throttler) Record(l Limit, n int) time.Duration { return t.charge(l, n, true) }
 
 // TryRecord charges n to l's bucket only if that leaves it unthrottled; it
 // returns the throttle time charging would have caused, or 0 once charged.
 // Connection rate quotas use it: a connection refused for its IP's rate is
 // not counted, as Kafka un-records it.
-func (t *Throttler) TryRecord(l Limit, n int) time.Duration {
+func (t *Throttler) TryRecord(l Limit, n int) time.Duration { return t.charge(l, n, false) }
+
+// charge adds n to l's bucket and returns the throttle time; when the
+// charge throttles and always is false, it is not kept.
+func (t *Throttler) charge(l Limit, n int, always bool) time.Duration {
 	if !(l.Value > 0) {
 		return 0
 	}
@@ -63,11 +53,11 @@ func (t *Throttler) TryRecord(l Limit, n int) time.Duration {
 	defer t.mu.Unlock()
 	b := t.bucketLocked(l, now)
 	due := b.due.Add(time.Duration(float64(n) / l.Value * float64(time.Second)))
-	if wait := due.Sub(now) - t.window; wait > 0 {
-		return min(wait, t.maxThrottle)
+	wait := max(min(due.Sub(now)-t.window, t.maxThrottle), 0)
+	if wait == 0 || always {
+		b.due = due
 	}
-	b.due = due
-	return 0
+	return wait
 }
 
 // Refund takes back n charged to l's bucket by Record (a connection the
