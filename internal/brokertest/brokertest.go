@@ -27,11 +27,19 @@ type Broker struct {
 	Props   map[string]string
 	B       *broker.Broker
 	Addr    string
+	logTo   io.Writer // also gets the broker's log lines; nil: none
 }
 
 // Start runs a broker with the given settings (Kafka names) on a free port
 // and stops it when the test ends. SAMSA_TEST_LOG=1 shows its logs.
 func Start(t testing.TB, props map[string]string) *Broker {
+	t.Helper()
+	return StartLogged(t, props, nil)
+}
+
+// StartLogged is Start with the broker's log lines also written to w (when
+// not nil), for tests that check what the broker logged.
+func StartLogged(t testing.TB, props map[string]string, w io.Writer) *Broker {
 	t.Helper()
 	p := map[string]string{
 		"listeners":                        "PLAINTEXT://127.0.0.1:0",
@@ -39,7 +47,7 @@ func Start(t testing.TB, props map[string]string) *Broker {
 		"group.initial.rebalance.delay.ms": "0",
 	}
 	maps.Copy(p, props)
-	tb := &Broker{t: t, DataDir: p["log.dirs"], Props: p}
+	tb := &Broker{t: t, DataDir: p["log.dirs"], Props: p, logTo: w}
 	tb.start()
 	t.Cleanup(func() { tb.Stop() })
 	return tb
@@ -54,6 +62,9 @@ func (tb *Broker) start() {
 	var out io.Writer = io.Discard
 	if os.Getenv("SAMSA_TEST_LOG") != "" {
 		out = os.Stderr
+	}
+	if tb.logTo != nil {
+		out = io.MultiWriter(out, tb.logTo)
 	}
 	levels := logging.NewLevels(slog.LevelDebug)
 	logger := slog.New(levels.Handler(slog.NewTextHandler(out, &slog.HandlerOptions{Level: logging.LevelTrace})))
