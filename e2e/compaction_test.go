@@ -334,3 +334,52 @@ func TestKeylessRecordsAreNamed(t *testing.T) {
 		t.Fatalf("end offset %d: part of a refused batch was stored", end)
 	}
 }
+
+// TestCleanerBackoffIsDynamic: log.cleaner.backoff.ms set at runtime
+// applies at once, as in Kafka: a broker started with an hour between
+// cleaner passes compacts within seconds once the cluster default is 50 ms.
+func TestCleanerBackoffIsDynamic(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{"log.cleaner.backoff.ms": "3600000"})
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 60*time.Second)
+	createTopic(t, adm, "compacted", 1, map[string]*string{
+		"cleanup.policy":            strp("compact"),
+		"segment.bytes":             strp("4096"),
+		"min.cleanable.dirty.ratio": strp("0.01"),
+	})
+	// Uncompressed, so the records fill several segments.
+	cl := b.Client(kgo.DefaultProduceTopic("compacted"), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	var recs []*kgo.Record
+	for round := 0; round < 20; round++ {
+		for k := 0; k < 10; k++ {
+			recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprintf("key-%d", k)),
+				Value: []byte(fmt.Sprintf("round-%02d-%s", round, "padding-to-fill-segments-quickly"))})
+		}
+		if err := cl.ProduceSync(ctx, recs[len(recs)-10:]...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := recs[len(recs)-1].Offset + 1
+	if got := readCompacted(t, b, "compacted", end); len(got) != len(recs) {
+		t.Fatalf("%d of %d records before the change: the cleaner ran already", len(got), len(recs))
+	}
+	resp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "log.cleaner.backoff.ms", Value: strp("50")}})
+	if err == nil {
+		err = resp[0].Err
+	}
+	if err != nil {
+		t.Fatalf("set log.cleaner.backoff.ms: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := readCompacted(t, b, "compacted", end)
+		if len(got) < len(recs)/2 {
+			t.Logf("%d of %d records left after the change", len(got), len(recs))
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records left 15 s after log.cleaner.backoff.ms=50", len(got), len(recs))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

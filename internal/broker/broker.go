@@ -333,7 +333,7 @@ func (b *Broker) startBackground(ctx context.Context) {
 			b.log.Info("expired idle producer ids", "producer_states", n, "producer_id_expiration", maxIdle)
 		}
 	})
-	b.every(ctx, b.cfg.LogCleanerBackoff(), func() {
+	b.everyDynamic(ctx, b.cfg.LogCleanerBackoff, func() {
 		for _, p := range b.catalog.Partitions().All() {
 			if ctx.Err() != nil {
 				return
@@ -365,6 +365,31 @@ func (b *Broker) every(ctx context.Context, interval time.Duration, fn func()) {
 				return
 			case <-t.C:
 				fn()
+			}
+		}
+	}()
+}
+
+// everyDynamic is every for an interval that is a dynamic broker config:
+// a change to the dynamic layer re-reads it, and the next run is due that
+// long after the previous one (a change never postpones a run that is due).
+func (b *Broker) everyDynamic(ctx context.Context, interval func() time.Duration, fn func()) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		last := time.Now()
+		for {
+			changed := b.cfg.DynamicChanged()
+			t := time.NewTimer(time.Until(last.Add(interval())))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-changed:
+				t.Stop()
+			case <-t.C:
+				fn()
+				last = time.Now()
 			}
 		}
 	}()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -34,6 +35,9 @@ type Broker struct {
 	props map[string]string
 	// dynamic holds the configs set at runtime (nil: none).
 	dynamic atomic.Pointer[DynamicConfigs]
+	// changed is closed by the next SetDynamic (nil: nobody is waiting).
+	changedMu sync.Mutex
+	changed   chan struct{}
 
 	nodeID     int32
 	listeners  []Listener // client listeners; controller listeners left out

@@ -26,14 +26,30 @@ func (d DynamicConfigs) clone() DynamicConfigs {
 	return DynamicConfigs{Broker: maps.Clone(d.Broker), Default: maps.Clone(d.Default)}
 }
 
+// readWhenUsedConfigs are the broker configs, dynamic in Kafka, that Samsa
+// reads each time it uses them: the log cleaner's pause between passes
+// (its loop waits on DynamicChanged) and how long an idle producer id is
+// kept (read at every expiration check).
+var readWhenUsedConfigs = []string{"log.cleaner.backoff.ms", "producer.id.expiration.ms"}
+
+// dynamicIgnoredConfigs are Kafka's dynamic thread-pool and cleaner tuning
+// configs, which Samsa accepts and ignores (UsageIgnored): setting them at
+// runtime succeeds, as on Kafka, and changes nothing.
+var dynamicIgnoredConfigs = []string{
+	"background.threads", "log.cleaner.dedupe.buffer.size", "log.cleaner.io.buffer.size",
+	"log.cleaner.threads", "num.io.threads", "num.network.threads",
+	"num.recovery.threads.per.data.dir", "num.replica.fetchers",
+}
+
 // IsDynamicBrokerConfig reports whether a known broker config can be set
 // at runtime in Samsa: the broker defaults of topic configs (log.*,
 // message.max.bytes, compression.type, ...), which Samsa applies to every
-// partition at once, and the connection limits (max.connections*,
-// max.connection.creation.rate), read at every accept. Other known configs
-// are read at start-up only.
+// partition at once; the connection limits (max.connections*,
+// max.connection.creation.rate), read at every accept; readWhenUsedConfigs;
+// and dynamicIgnoredConfigs. Other known configs are read at start-up only.
 func IsDynamicBrokerConfig(name string) bool {
-	if slices.Contains(connectionConfigs, name) {
+	if slices.Contains(connectionConfigs, name) || slices.Contains(readWhenUsedConfigs, name) ||
+		slices.Contains(dynamicIgnoredConfigs, name) {
 		return true
 	}
 	for i := range topicDefinitions {
@@ -66,6 +82,24 @@ func hasPrefix(name string, prefixes []string) bool {
 func (b *Broker) SetDynamic(d DynamicConfigs) {
 	d = d.clone()
 	b.dynamic.Store(&d)
+	b.changedMu.Lock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	b.changedMu.Unlock()
+}
+
+// DynamicChanged returns a channel that is closed the next time the dynamic
+// layer is replaced, so loops that read a dynamic setting once per wait
+// (the log cleaner's backoff) can pick a new value up at once.
+func (b *Broker) DynamicChanged() <-chan struct{} {
+	b.changedMu.Lock()
+	defer b.changedMu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.changed
 }
 
 // Dynamic returns a copy of the runtime layer.

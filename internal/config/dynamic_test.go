@@ -84,6 +84,11 @@ func TestCheckDynamic(t *testing.T) {
 		{"no connection per ip, with overrides", map[string]string{"max.connections.per.ip": "0", "max.connections.per.ip.overrides": "10.0.0.1:1"}, false, nil},
 		{"no connection per ip at all", map[string]string{"max.connections.per.ip": "0"}, false, ErrInvalidConfig},
 		{"overrides not host:count", map[string]string{"max.connections.per.ip.overrides": "127.0.0.1"}, true, ErrInvalidConfig},
+		{"read when used", map[string]string{"log.cleaner.backoff.ms": "50", "producer.id.expiration.ms": "60000"}, false, nil},
+		{"cleaner backoff of zero", map[string]string{"log.cleaner.backoff.ms": "0"}, true, ErrInvalidConfig},
+		{"thread counts (dynamic in Kafka, ignored here)", map[string]string{"num.io.threads": "4", "num.network.threads": "2",
+			"log.cleaner.threads": "2", "background.threads": "4"}, true, nil},
+		{"thread count not a number", map[string]string{"num.io.threads": "many"}, true, ErrInvalidConfig},
 		{"negative connection rate", map[string]string{"max.connection.creation.rate": "-1"}, true, ErrInvalidConfig},
 	} {
 		t.Run(tc.what, func(t *testing.T) {

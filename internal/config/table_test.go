@@ -100,6 +100,8 @@ func TestDescribe(t *testing.T) {
 		{"log.retention.ms", false, Info{Name: "log.retention.ms", Type: TypeLong}},
 		{"ssl.keystore.password", false, Info{Name: "ssl.keystore.password", Type: TypePassword, Sensitive: true, ReadOnly: true}},
 		{"num.io.threads", false, Info{Name: "num.io.threads", Type: TypeInt, Default: "8", HasDefault: true,
+			ValidValues: "[1,...]", Usage: UsageIgnored}}, // dynamic in Kafka, so not read-only
+		{"queued.max.requests", false, Info{Name: "queued.max.requests", Type: TypeInt, Default: "500", HasDefault: true,
 			ValidValues: "[1,...]", ReadOnly: true, Usage: UsageIgnored}},
 		{"max.connections.per.ip", false, Info{Name: "max.connections.per.ip", Type: TypeInt, Default: "2147483647", HasDefault: true,
 			ValidValues: "[0,...]"}},
