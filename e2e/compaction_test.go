@@ -39,6 +39,19 @@ func readCompacted(t *testing.T, b *brokertest.Broker, topic string, end int64) 
 	}
 }
 
+// createEagerCompactedTopic creates a one-partition compacted topic the
+// cleaner works on as soon as it can: 4 KiB segments, any dirty ratio,
+// tombstones dropped at once.
+func createEagerCompactedTopic(t *testing.T, adm *kadm.Client, topic string) {
+	t.Helper()
+	createTopic(t, adm, topic, 1, map[string]*string{
+		"cleanup.policy":            strp("compact"),
+		"segment.bytes":             strp("4096"),
+		"min.cleanable.dirty.ratio": strp("0.01"),
+		"delete.retention.ms":       strp("0"),
+	})
+}
+
 // TestLogCompaction: a cleanup.policy=compact topic keeps each key's latest
 // value at its original offset, whatever the producer's compression, drops
 // superseded values and expired tombstones, refuses keyless records, and
@@ -47,12 +60,7 @@ func TestLogCompaction(t *testing.T) {
 	b := brokertest.Start(t, map[string]string{"log.cleaner.backoff.ms": "50"})
 	adm := b.Admin()
 	ctx := brokertest.Context(t, 60*time.Second)
-	createTopic(t, adm, "compacted", 1, map[string]*string{
-		"cleanup.policy":            strp("compact"),
-		"segment.bytes":             strp("4096"),
-		"min.cleanable.dirty.ratio": strp("0.01"),
-		"delete.retention.ms":       strp("0"),
-	})
+	createEagerCompactedTopic(t, adm, "compacted")
 
 	type write struct {
 		key, value string
@@ -342,11 +350,7 @@ func TestCleanerBackoffIsDynamic(t *testing.T) {
 	b := brokertest.Start(t, map[string]string{"log.cleaner.backoff.ms": "3600000"})
 	adm := b.Admin()
 	ctx := brokertest.Context(t, 60*time.Second)
-	createTopic(t, adm, "compacted", 1, map[string]*string{
-		"cleanup.policy":            strp("compact"),
-		"segment.bytes":             strp("4096"),
-		"min.cleanable.dirty.ratio": strp("0.01"),
-	})
+	createEagerCompactedTopic(t, adm, "compacted")
 	// Uncompressed, so the records fill several segments.
 	cl := b.Client(kgo.DefaultProduceTopic("compacted"), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	var recs []*kgo.Record
