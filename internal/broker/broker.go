@@ -342,7 +342,7 @@ func (b *Broker) startBackground(ctx context.Context) {
 			if err != nil {
 				b.log.Error("log cleaner failed", "topic", p.Topic, "partition", p.Index, "err", err)
 			} else if stats.Segments > 0 {
-				b.log.Info("log cleaner compacted segments", "topic", p.Topic, "partition", p.Index, "segments", stats.Segments,
+				b.log.Info("log cleaner compacted segments", "topic", p.Topic, "partition", p.Index, "segments", stats.Segments, "segments_merged", stats.Merged,
 					"records_removed", stats.RecordsRemoved, "bytes_before", stats.BytesBefore, "bytes_after", stats.BytesAfter)
 			}
 		}

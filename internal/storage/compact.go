@@ -3,6 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"path/filepath"
 	"slices"
 
 	"github.com/samsa-broker/samsa/internal/record"
@@ -11,6 +14,11 @@ import (
 // cleanedExt names a segment's cleaned copy while the cleaner writes it;
 // recovery removes leftovers.
 const cleanedExt = logExt + ".cleaned"
+
+// swapExt names the cleaned copy of several segments merged into one, once
+// it is whole and synced: from then on it replaces them, and recovery
+// completes a merge a crash interrupted (see completeMerge).
+const swapExt = logExt + ".swap"
 
 // CompactOptions bound one cleaning pass (see Compact).
 type CompactOptions struct {
@@ -32,6 +40,7 @@ type CompactOptions struct {
 // CompactStats describes one cleaning pass.
 type CompactStats struct {
 	Segments       int // segments rewritten
+	Merged         int // of those, segments folded into the one before them
 	RecordsRemoved int
 	BytesBefore    int64 // size of the rewritten segments before
 	BytesAfter     int64 // and after
@@ -66,10 +75,16 @@ func (l *Log) CleanableBytes(upTo int64) (dirty, total int64) {
 // over. A segment left with nothing is deleted (the first stays, empty).
 // Control batches, records without a key and the batches o.Keep names stay.
 //
+// Consecutive segments of one leader epoch that fit in SegmentBytes
+// together are merged into one (at the first one's base), as Kafka's
+// cleaner groups them, so a compacted log does not keep one small file per
+// segment it ever rolled.
+//
 // It reads without blocking appends; each rewritten segment is written to a
 // .log.cleaned file, synced, and swapped in under the log's locks (its old
 // index files removed first, so a crash leaves either file whole and
-// recovery rebuilds the indexes).
+// recovery rebuilds the indexes). A merge renames the synced file to
+// .log.swap before it removes anything: see completeMerge.
 func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 	l.compactMu.Lock()
 	defer l.compactMu.Unlock()
@@ -82,6 +97,7 @@ func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 		}
 		segs = append(segs, s)
 	}
+	groups := mergeGroups(segs, l.opts.SegmentBytes)
 	l.mu.RUnlock()
 	if len(segs) == 0 {
 		return stats, nil
@@ -113,13 +129,14 @@ func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 		return stats, fmt.Errorf("compact: map keys: %w", err)
 	}
 
-	for _, s := range segs {
-		n, before, after, err := l.compactSegment(s, latest, o)
+	for _, group := range groups {
+		n, before, after, err := l.compactGroup(group, latest, o)
 		if err != nil {
-			return stats, fmt.Errorf("compact segment %d: %w", s.base, err)
+			return stats, fmt.Errorf("compact segment %d: %w", group[0].base, err)
 		}
 		if before > 0 {
-			stats.Segments++
+			stats.Segments += len(group)
+			stats.Merged += len(group) - 1
 			stats.RecordsRemoved += n
 			stats.BytesBefore += before
 			stats.BytesAfter += after
@@ -127,6 +144,29 @@ func (l *Log) Compact(o CompactOptions) (CompactStats, error) {
 	}
 	l.cleanedTo.Store(segs[len(segs)-1].next)
 	return stats, nil
+}
+
+// mergeGroups splits segs, consecutive closed segments, into the runs the
+// cleaner writes as one segment each: a run's segments share a leader
+// epoch (the epoch history is the list of segments), hold at most maxBytes
+// together, and span fewer than 2^31 offsets (index entries are relative
+// to the base). Log.mu must be held.
+func mergeGroups(segs []*segment, maxBytes int64) [][]*segment {
+	var groups [][]*segment
+	var size int64
+	for _, s := range segs {
+		if n := len(groups); n > 0 {
+			first := groups[n-1][0]
+			if s.epoch == first.epoch && size+s.size.Load() <= maxBytes && s.next-first.base <= math.MaxInt32 {
+				groups[n-1] = append(groups[n-1], s)
+				size += s.size.Load()
+				continue
+			}
+		}
+		groups = append(groups, []*segment{s})
+		size = s.size.Load()
+	}
+	return groups
 }
 
 // eachBatch calls fn with every batch of segs, in order, reading through
@@ -169,13 +209,14 @@ type keyState struct {
 	gone   bool
 }
 
-// compactSegment writes s's cleaned copy and swaps it in. It returns the
-// records removed and the sizes before and after, all zero when nothing
-// was to be removed. A batch that loses every record goes whole, wherever
-// it is in the segment, as Kafka's cleaner drops it (an empty batch would
-// break some clients: kafka-go's Reader panics on one).
-func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOptions) (removed int, before, after int64, err error) {
-	tmpName := s.path + cleanedExt
+// compactGroup writes the cleaned copy of group (see mergeGroups) and swaps
+// it in. It returns the records removed and the sizes before and after, all
+// zero when one segment had nothing to remove. A batch that loses every
+// record goes whole, wherever it is in the segment, as Kafka's cleaner
+// drops it (an empty batch would break some clients: kafka-go's Reader
+// panics on one).
+func (l *Log) compactGroup(group []*segment, latest map[string]keyState, o CompactOptions) (removed int, before, after int64, err error) {
+	tmpName := group[0].path + cleanedExt
 	tmp, err := l.fs.Create(tmpName)
 	if err != nil {
 		return 0, 0, 0, err
@@ -184,7 +225,7 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 		_ = tmp.Close()
 		return 0, 0, 0, errors.Join(err, l.fs.Remove(tmpName))
 	}
-	err = l.eachBatch([]*segment{s}, func(_ *segment, batch []byte, h record.Header) error {
+	err = l.eachBatch(group, func(_ *segment, batch []byte, h record.Header) error {
 		before += int64(len(batch))
 		kept := batch
 		if !h.IsControl() && (o.Keep == nil || !o.Keep(h)) {
@@ -211,7 +252,7 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 	if err != nil {
 		return discard(err)
 	}
-	if removed == 0 {
+	if removed == 0 && len(group) == 1 {
 		return discard(nil)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -220,18 +261,16 @@ func (l *Log) compactSegment(s *segment, latest map[string]keyState, o CompactOp
 	if err := tmp.Close(); err != nil {
 		return 0, 0, 0, errors.Join(err, l.fs.Remove(tmpName))
 	}
-	if err := l.swapCleaned(s, tmpName, after == 0); err != nil {
+	if err := l.installCleaned(group, tmpName, after == 0); err != nil {
 		return 0, 0, 0, err
 	}
 	return removed, before, after, nil
 }
 
-// swapCleaned replaces s's data with the cleaned file at tmpName and
-// reloads the segment (its indexes rebuilt from the new data). The segment
-// still covers the offsets it did, though its data may now start above its
-// base and end below its end. A segment left with no data is deleted,
-// unless it is the first, whose base is the log start offset.
-func (l *Log) swapCleaned(s *segment, tmpName string, empty bool) error {
+// installCleaned puts the cleaned file at tmpName in place of group under
+// the log's locks, unless retention or truncation removed some of the
+// group meanwhile (the file is then dropped).
+func (l *Log) installCleaned(group []*segment, tmpName string, empty bool) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.writeMu.Lock()
@@ -239,13 +278,142 @@ func (l *Log) swapCleaned(s *segment, tmpName string, empty bool) error {
 	if err := l.usableLocked(); err != nil {
 		return errors.Join(err, l.fs.Remove(tmpName))
 	}
-	i := slices.Index(l.segments, s)
-	if i < 0 || i == len(l.segments)-1 {
-		// Retention or truncation removed it meanwhile.
+	i := slices.Index(l.segments, group[0])
+	if i < 0 || i+len(group) >= len(l.segments) || !slices.Equal(l.segments[i:i+len(group)], group) {
 		return l.fs.Remove(tmpName)
 	}
 	l.ioMu.Lock()
 	defer l.ioMu.Unlock()
+	if len(group) == 1 {
+		return l.swapCleanedLocked(i, tmpName, empty)
+	}
+	return l.swapMergedLocked(i, len(group), tmpName)
+}
+
+// swapMergedLocked replaces segments i..i+n-1 with one segment at the first
+// one's base holding their cleaned data from the file at tmpName. The
+// rename of that file to .log.swap is the commit point: completeMerge then
+// removes the old segments' files and renames it into place, and recovery
+// does the same when a crash came in between. All the log's locks but mu
+// must be held.
+func (l *Log) swapMergedLocked(i, n int, tmpName string) error {
+	group := slices.Clone(l.segments[i : i+n])
+	first, last := group[0], group[n-1]
+	swapName := first.path + swapExt
+	if err := l.fs.Rename(tmpName, swapName); err != nil {
+		return errors.Join(fmt.Errorf("merge segments from %d: %w", first.base, err), l.fs.Remove(tmpName))
+	}
+	var err error
+	for _, s := range group {
+		err = errors.Join(err, s.close())
+	}
+	if err == nil {
+		err = l.fs.SyncDir(l.dir)
+	}
+	if err == nil {
+		err = l.completeMerge(first.base, swapName)
+	}
+	// On failure recovery completes the merge.
+	fresh, err := l.reloadLocked(i, n, err)
+	if err != nil {
+		return err
+	}
+	// Segments of the group after the merged data's end (the cleaner
+	// emptied them) are not covered by the swap: remove them now.
+	if err := l.removeSegmentFiles(func(base int64) bool { return base > first.base && base <= last.base }); err != nil {
+		l.failed = fmt.Errorf("merge segments from %d: %w", first.base, err)
+		return l.failed
+	}
+	if fresh.size.Load() == 0 && i > 0 {
+		return l.dropCleanedLocked(i, "")
+	}
+	return nil
+}
+
+// completeMerge finishes a merge whose data is in the synced file swapName
+// (base's .log.swap): it removes the files of every segment the swap's data
+// covers (bases in [base, end of its data)) and the old index files of base,
+// renames the swap to base's .log and syncs the directory. Each step can be
+// repeated, so recovery calls it for a swap a crash left, whatever step the
+// crash interrupted. A segment of the merge that the cleaner emptied lies
+// past the swap's data and may stay: it holds only records a later segment
+// supersedes, and the next pass removes them again.
+func (l *Log) completeMerge(base int64, swapName string) error {
+	f, err := l.fs.Open(swapName)
+	if err != nil {
+		return err
+	}
+	size, err := f.Size()
+	end := base
+	if err == nil {
+		sc := newScanner(f, 0, size, false)
+		for {
+			h, _, scanErr := sc.next()
+			if scanErr != nil {
+				if !errors.Is(scanErr, io.EOF) {
+					// Synced before it was committed, so only corruption
+					// gets here: what follows is lost, as recovery drops a
+					// corrupt segment tail.
+					l.logger.Warn("corrupt merged segment", "base_offset", base, "err", scanErr)
+				}
+				break
+			}
+			end = max(end, h.NextOffset()) // (max: a corrupt swap may go back)
+		}
+	}
+	err = errors.Join(err, f.Close())
+	if err != nil {
+		return fmt.Errorf("read %s: %w", swapName, err)
+	}
+	if err := l.removeSegmentFiles(func(b int64) bool { return b > base && b < end }); err != nil {
+		return err
+	}
+	path := filepath.Join(l.dir, segmentName(base, ""))
+	for _, ext := range []string{indexExt, timeIndexExt} {
+		if err := l.fs.Remove(path + ext); err != nil && !isNotExist(err) {
+			return err
+		}
+	}
+	if err := l.fs.Rename(swapName, path+logExt); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(l.dir)
+}
+
+// removeSegmentFiles deletes the .log, .index and .timeindex files of every
+// segment in the directory whose base offset matches, log first, and syncs
+// the directory when it removed any. It works on names, not on open
+// segments: the caller has closed those.
+func (l *Log) removeSegmentFiles(match func(base int64) bool) error {
+	names, err := l.fs.ReadDir(l.dir)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, ext := range []string{logExt, indexExt, timeIndexExt} {
+		for _, name := range names {
+			if b, e, ok := parseSegmentName(name); ok && e == ext && match(b) {
+				if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil && !isNotExist(err) {
+					return err
+				}
+				removed = true
+			}
+		}
+	}
+	if removed {
+		return l.fs.SyncDir(l.dir)
+	}
+	return nil
+}
+
+// swapCleanedLocked replaces segment i's data with the cleaned file at
+// tmpName and reloads the segment (its indexes rebuilt from the new data).
+// The segment still covers the offsets it did, though its data may now
+// start above its base and end below its end. A segment left with no data
+// is deleted, unless it is the first, whose base is the log start offset.
+// All the log's locks but mu must be held.
+func (l *Log) swapCleanedLocked(i int, tmpName string, empty bool) error {
+	s := l.segments[i]
 	if empty && i > 0 {
 		return l.dropCleanedLocked(i, tmpName)
 	}
@@ -264,9 +432,23 @@ func (l *Log) swapCleaned(s *segment, tmpName string, empty bool) error {
 	if err == nil {
 		err = l.fs.SyncDir(l.dir)
 	}
+	_, err = l.reloadLocked(i, 1, err)
+	return err
+}
+
+// reloadLocked ends a swap: given the error of replacing the files of
+// segments i..i+n-1 (closed by the caller) with one file at segment i's
+// base, it loads that file as a segment covering their offsets and puts it
+// in their place. After any error the files are in an unknown state: the
+// log stops, as after a failed write, and recovery at the next start sorts
+// them out. All the log's locks but mu must be held.
+func (l *Log) reloadLocked(i, n int, swapErr error) (*segment, error) {
+	old := l.segments[i : i+n]
+	first, last := old[0], old[n-1]
+	err := swapErr
 	var fresh *segment
 	if err == nil {
-		fresh, err = l.loadSegment(s.base)
+		fresh, err = l.loadSegment(first.base)
 	}
 	if err == nil {
 		if err = fresh.finalize(&l.scratch); err != nil {
@@ -274,24 +456,22 @@ func (l *Log) swapCleaned(s *segment, tmpName string, empty bool) error {
 		}
 	}
 	if err != nil {
-		// The segment's files are in an unknown state: stop, as after a
-		// failed write; recovery at the next start sorts them out.
-		l.failed = fmt.Errorf("swap cleaned segment %d: %w", s.base, err)
-		return l.failed
+		l.failed = fmt.Errorf("swap cleaned segments from %d: %w", first.base, err)
+		return nil, l.failed
 	}
-	fresh.next = max(fresh.next, s.next)
+	fresh.next = max(fresh.next, last.next)
 	if trimErr := fresh.trimZeros(); trimErr != nil {
-		l.logger.Warn("trim cleaned segment", "base_offset", s.base, "err", trimErr)
+		l.logger.Warn("trim cleaned segment", "base_offset", first.base, "err", trimErr)
 	}
+	l.rolled = slices.DeleteFunc(l.rolled, func(r *segment) bool { return slices.Contains(old, r) })
 	l.mu.Lock()
-	l.segments[i] = fresh
+	l.segments = slices.Replace(slices.Clone(l.segments), i, i+n, fresh)
 	l.mu.Unlock()
-	l.rolled = slices.DeleteFunc(l.rolled, func(r *segment) bool { return r == s })
-	return nil
+	return fresh, nil
 }
 
 // dropCleanedLocked deletes segment i, which cleaning left with no data, and
-// the cleaned file. Its offsets become a gap that reads step over. The
+// the cleaned file (if tmpName is not ""). Its offsets become a gap that reads step over. The
 // directory is synced before the next segment is cleaned: a tombstone
 // removed from a later segment must not outlive, on disk, the records it
 // deleted. All the log's locks but mu must be held.
@@ -301,7 +481,10 @@ func (l *Log) dropCleanedLocked(i int, tmpName string) error {
 	l.segments = slices.Delete(slices.Clone(l.segments), i, i+1)
 	l.mu.Unlock()
 	l.rolled = slices.DeleteFunc(l.rolled, func(r *segment) bool { return r == s })
-	err := errors.Join(s.remove(l.fs), l.fs.Remove(tmpName))
+	err := s.remove(l.fs)
+	if tmpName != "" {
+		err = errors.Join(err, l.fs.Remove(tmpName))
+	}
 	if err == nil {
 		err = l.fs.SyncDir(l.dir)
 	}

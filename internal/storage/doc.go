@@ -24,7 +24,11 @@
 // <base>.log.cleaned; it is renamed over <base>.log once synced, after the
 // segment's index files were removed. Recovery deletes a leftover copy. A
 // segment the cleaner leaves with nothing is deleted, except the first, which
-// stays as an empty file: its base is the log start offset.
+// stays as an empty file: its base is the log start offset. Segments the
+// cleaner merges are written to the first one's <base>.log.cleaned, renamed
+// to <base>.log.swap once synced (from then on the merge happens: recovery
+// completes it), then the old segments' files are removed and the swap is
+// renamed over <base>.log.
 //
 // # .log
 //

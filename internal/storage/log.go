@@ -113,6 +113,23 @@ func (l *Log) load() error {
 	if err != nil {
 		return err
 	}
+	// A merge the cleaner committed (its .log.swap is whole) is completed
+	// before anything else looks at the segments it replaces.
+	swapped := false
+	for _, name := range names {
+		if base, ext, ok := parseSegmentName(name); ok && ext == swapExt {
+			l.logger.Info("completing an interrupted segment merge", "base_offset", base)
+			if err := l.completeMerge(base, filepath.Join(l.dir, name)); err != nil {
+				return fmt.Errorf("complete merge of segment %d: %w", base, err)
+			}
+			swapped = true
+		}
+	}
+	if swapped {
+		if names, err = l.fs.ReadDir(l.dir); err != nil {
+			return err
+		}
+	}
 	logs := map[int64]bool{}
 	var bases []int64
 	for _, name := range names {
