@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"maps"
 	"testing"
 	"time"
 
@@ -31,6 +32,12 @@ type securedBroker struct {
 
 func startSecuredBroker(t *testing.T, dataDir string) securedBroker {
 	t.Helper()
+	return startSecuredBrokerWith(t, dataDir, nil)
+}
+
+// startSecuredBrokerWith is startSecuredBroker with more broker properties.
+func startSecuredBrokerWith(t *testing.T, dataDir string, extra map[string]string) securedBroker {
+	t.Helper()
 	certs := brokertest.WriteCertificates(t)
 	props := map[string]string{
 		"listeners":               "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
@@ -43,6 +50,7 @@ func startSecuredBroker(t *testing.T, dataDir string) securedBroker {
 	if dataDir != "" {
 		props["log.dirs"] = dataDir
 	}
+	maps.Copy(props, extra)
 	b := brokertest.Start(t, props)
 	addrs := b.B.Addrs()
 	return securedBroker{b: b, plainAddr: addrs[0], saslSSL: addrs[1], sasl: addrs[2], certs: certs}

@@ -387,6 +387,20 @@ func (b *Broker) FetchMaxBytes() int32 { return b.int32("fetch.max.bytes") }
 // ConnectionsMaxIdle is how long an idle client connection stays open.
 func (b *Broker) ConnectionsMaxIdle() time.Duration { return b.millis("connections.max.idle.ms") }
 
+// ConnectionsMaxReauth is the longest a SASL authentication with mechanism
+// on listener lasts before the client must re-authenticate: Kafka's
+// listener.name.<listener>.<mechanism>.connections.max.reauth.ms, else
+// connections.max.reauth.ms; 0 or less is forever.
+func (b *Broker) ConnectionsMaxReauth(listener, mechanism string) time.Duration {
+	const name = "connections.max.reauth.ms"
+	if v, ok := b.Get("listener.name." + strings.ToLower(listener) + "." + strings.ToLower(mechanism) + "." + name); ok {
+		if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return b.millis(name)
+}
+
 // Fsync is samsa.fsync.
 func (b *Broker) Fsync() FsyncPolicy { return FsyncPolicy(b.stringValue(SamsaFsync)) }
 

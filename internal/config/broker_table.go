@@ -56,6 +56,8 @@ var brokerDefinitions = []definition{
 		doc: "Default codec for stored batches (topic config compression.type)."},
 	{name: "connections.max.idle.ms", typ: TypeLong, def: "600000",
 		doc: "Close client connections idle for this long."},
+	{name: "connections.max.reauth.ms", typ: TypeLong, def: "0",
+		doc: "Longest SASL session before the client must re-authenticate on its connection (KIP-368); 0 never expires sessions."},
 	{name: "controller.listener.names", typ: TypeString, noDefault: true, usage: UsageNotApplicable,
 		doc: "KRaft controller listeners; Samsa has no controller and does not serve clients on them."},
 	{name: "controller.quorum.bootstrap.servers", typ: TypeList, def: "", usage: UsageNotApplicable,

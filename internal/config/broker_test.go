@@ -340,3 +340,27 @@ func TestBrokerKeepsProperties(t *testing.T) {
 		t.Error("BrokerConfigNames() must be sorted and include samsa.fsync")
 	}
 }
+
+func TestConnectionsMaxReauth(t *testing.T) {
+	b, _ := mustBroker(t, map[string]string{
+		"connections.max.reauth.ms":                                      "60000",
+		"listener.name.sasl_ssl.scram-sha-512.connections.max.reauth.ms": "5000",
+		"listener.name.internal.plain.connections.max.reauth.ms":         "soon",
+	})
+	for _, tc := range []struct {
+		listener, mechanism string
+		want                time.Duration
+	}{
+		{"SASL_SSL", "SCRAM-SHA-512", 5 * time.Second},
+		{"SASL_SSL", "PLAIN", time.Minute},
+		{"SASL_PLAINTEXT", "SCRAM-SHA-512", time.Minute},
+		{"INTERNAL", "PLAIN", time.Minute}, // not a number: the broker-wide value
+	} {
+		if got := b.ConnectionsMaxReauth(tc.listener, tc.mechanism); got != tc.want {
+			t.Errorf("%s %s: %v, want %v", tc.listener, tc.mechanism, got, tc.want)
+		}
+	}
+	if d, _ := mustBroker(t, nil); d.ConnectionsMaxReauth("SASL_SSL", "PLAIN") != 0 {
+		t.Error("sessions expire by default")
+	}
+}

@@ -134,6 +134,13 @@ type Session struct {
 	// Auth is a mechanism-specific SASL exchange in progress, owned by the
 	// handler that set it.
 	Auth any
+	// sessionExpiry (unix nanoseconds, 0: never) is when the SASL
+	// authentication ends (connections.max.reauth.ms, KIP-368): from then
+	// on only a re-authentication is served.
+	sessionExpiry atomic.Int64
+	// reauthStarted (unix nanoseconds) is when the last re-authentication
+	// began; Kafka allows one a second.
+	reauthStarted atomic.Int64
 	// throttledUntil (unix nanoseconds) is when a quota's throttle ends:
 	// the connection processes no further request before then, as Kafka
 	// mutes a throttled client's channel.
@@ -184,6 +191,37 @@ func (s *Session) SetAuthenticated(principal, mechanism string) {
 	s.principal, s.mechanism = principal, mechanism
 	s.mu.Unlock()
 	s.NeedsSASL.Store(false)
+}
+
+// SetSessionExpiry sets when the SASL authentication ends (zero: never).
+func (s *Session) SetSessionExpiry(t time.Time) {
+	if t.IsZero() {
+		s.sessionExpiry.Store(0)
+		return
+	}
+	s.sessionExpiry.Store(t.UnixNano())
+}
+
+// SessionExpired reports whether the SASL authentication has ended, so
+// the connection may only re-authenticate.
+func (s *Session) SessionExpired(now func() time.Time) bool {
+	exp := s.sessionExpiry.Load()
+	return exp != 0 && now().UnixNano() > exp
+}
+
+// SessionExpires reports whether the SASL authentication has a lifetime,
+// which is when the client may re-authenticate.
+func (s *Session) SessionExpires() bool { return s.sessionExpiry.Load() != 0 }
+
+// StartReauthentication records that a re-authentication begins now, and
+// reports false when one began less than a second ago (Kafka's limit).
+func (s *Session) StartReauthentication(now time.Time) bool {
+	last := s.reauthStarted.Load()
+	if last != 0 && now.UnixNano()-last < int64(time.Second) {
+		return false
+	}
+	s.reauthStarted.Store(now.UnixNano())
+	return true
 }
 
 // SetMechanism records the mechanism chosen in SaslHandshake.

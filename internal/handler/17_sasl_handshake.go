@@ -6,7 +6,12 @@ package handler
 // * On a SASL listener, picks the mechanism of the SaslAuthenticate
 //   requests that follow; an unknown or disabled one gets
 //   UNSUPPORTED_SASL_MECHANISM with the enabled list
-// * On a listener without SASL, or once authenticated, ILLEGAL_SASL_STATE
+// * On a listener without SASL, ILLEGAL_SASL_STATE
+// * Once authenticated, starts a re-authentication (KIP-368) when
+//   connections.max.reauth.ms gave the session a lifetime, at most once a
+//   second, as Kafka; it must keep the mechanism (else the SaslAuthenticate
+//   that follows fails, as in Kafka) and the principal. Otherwise
+//   ILLEGAL_SASL_STATE
 //
 // Version notes:
 // * v0: the client then sends bare SASL tokens, not SaslAuthenticate
@@ -16,6 +21,8 @@ package handler
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -28,7 +35,8 @@ func (h *Handler) handleSaslHandshake(_ context.Context, req *conn.Request) conn
 	r := req.Body.(*kmsg.SASLHandshakeRequest)
 	resp := r.ResponseKind().(*kmsg.SASLHandshakeResponse)
 	auth := h.opts.Authenticators[req.Conn.Listener]
-	if auth == nil || !req.Conn.NeedsSASL.Load() {
+	reauth := auth != nil && !req.Conn.NeedsSASL.Load()
+	if auth == nil || reauth && (!req.Conn.SessionExpires() || !req.Conn.StartReauthentication(time.Now())) {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		h.log.Warn("closing connection: SaslHandshake outside a SASL authentication", "listener", req.Conn.Listener, "remote", req.Conn.RemoteAddr)
 		return conn.Reply{Response: resp, Close: true}
@@ -39,6 +47,15 @@ func (h *Handler) handleSaslHandshake(_ context.Context, req *conn.Request) conn
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		h.log.Warn("closing connection: SaslHandshake during a SASL exchange", "remote", req.Conn.RemoteAddr)
 		return conn.Reply{Response: resp, Close: true}
+	}
+	if reauth && r.Mechanism != req.Conn.Mechanism() {
+		req.Conn.Auth = refusedExchange{reauthError(fmt.Sprintf(
+			"SASL mechanism '%s' requested by client is not supported for re-authentication of mechanism '%s'",
+			r.Mechanism, req.Conn.Mechanism()))}
+		if req.Header.Version == 0 {
+			req.Conn.RawSASL.Store(true)
+		}
+		return respond(resp)
 	}
 	exchange, err := auth.Start(r.Mechanism)
 	if err != nil {
@@ -71,7 +88,45 @@ func (h *Handler) RawSASL(_ context.Context, sess *conn.Session, token []byte) (
 	if done {
 		sess.Auth = nil
 		sess.RawSASL.Store(false)
-		sess.SetAuthenticated(exchange.Principal(), sess.Mechanism())
+		if _, err := h.finishAuthentication(sess, exchange); err != nil {
+			h.log.Warn("closing connection: SASL re-authentication failed", "mechanism", sess.Mechanism(), "remote", sess.RemoteAddr, "err", err)
+			return nil, false
+		}
 	}
 	return reply, true
 }
+
+// finishAuthentication records a completed SASL exchange: the connection's
+// principal and, with connections.max.reauth.ms, when its session ends
+// (returned in milliseconds for SaslAuthenticate v1+). A re-authentication
+// must name the principal the connection has, as in Kafka.
+func (h *Handler) finishAuthentication(sess *conn.Session, exchange security.Exchange) (lifetimeMs int64, err error) {
+	principal := exchange.Principal()
+	if !sess.NeedsSASL.Load() && sess.Principal() != principal {
+		return 0, reauthError(fmt.Sprintf("Cannot change principals during re-authentication from User:%s: User:%s",
+			sess.Principal(), principal))
+	}
+	sess.SetAuthenticated(principal, sess.Mechanism())
+	lifetime := h.opts.Broker.ConnectionsMaxReauth(sess.Listener, sess.Mechanism())
+	if lifetime <= 0 {
+		sess.SetSessionExpiry(time.Time{})
+		return 0, nil
+	}
+	sess.SetSessionExpiry(time.Now().Add(lifetime))
+	return lifetime.Milliseconds(), nil
+}
+
+// reauthError is a re-authentication refused with Kafka's message: it
+// answers SASL_AUTHENTICATION_FAILED.
+type reauthError string
+
+func (e reauthError) Error() string { return string(e) }
+func (e reauthError) Unwrap() error { return security.ErrAuthenticationFailed }
+
+// refusedExchange fails the SaslAuthenticate that follows a
+// re-authentication handshake naming another mechanism: Kafka accepts that
+// handshake and fails the authentication.
+type refusedExchange struct{ err error }
+
+func (e refusedExchange) Step([]byte) ([]byte, bool, error) { return nil, false, e.err }
+func (refusedExchange) Principal() string                   { return "" }

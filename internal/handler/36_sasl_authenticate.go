@@ -11,11 +11,14 @@ package handler
 // * Without a preceding SaslHandshake: ILLEGAL_SASL_STATE, then close
 //
 // Version notes:
-// * v1+: session_lifetime_ms is 0 (no re-authentication required)
+// * v1+: session_lifetime_ms is connections.max.reauth.ms (0: the session
+//   never ends); the client must re-authenticate before then (KIP-368),
+//   and the connection closes at its next request after that
 // * v2: flexible versions
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -28,7 +31,7 @@ func (h *Handler) handleSaslAuthenticate(_ context.Context, req *conn.Request) c
 	r := req.Body.(*kmsg.SASLAuthenticateRequest)
 	resp := r.ResponseKind().(*kmsg.SASLAuthenticateResponse)
 	exchange, _ := req.Conn.Auth.(security.Exchange)
-	if exchange == nil || !req.Conn.NeedsSASL.Load() {
+	if exchange == nil {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		msg := "SaslAuthenticate without a SaslHandshake choosing the mechanism"
 		resp.ErrorMessage = &msg
@@ -36,19 +39,26 @@ func (h *Handler) handleSaslAuthenticate(_ context.Context, req *conn.Request) c
 		return conn.Reply{Response: resp, Close: true}
 	}
 	reply, done, err := exchange.Step(r.SASLAuthBytes)
+	if err == nil && done {
+		req.Conn.Auth = nil
+		resp.SessionLifetimeMillis, err = h.finishAuthentication(req.Conn, exchange)
+	}
 	if err != nil {
 		req.Conn.Auth = nil
 		resp.ErrorCode = errorCode(err)
 		msg := "Authentication failed during authentication due to invalid credentials with SASL mechanism " + req.Conn.Mechanism()
+		var refused reauthError
+		if errors.As(err, &refused) {
+			msg = string(refused)
+		}
 		resp.ErrorMessage = &msg
 		h.log.Warn("closing connection: SASL authentication failed", "mechanism", req.Conn.Mechanism(), "remote", req.Conn.RemoteAddr, "err", err)
 		return conn.Reply{Response: resp, Close: true}
 	}
 	resp.SASLAuthBytes = reply
 	if done {
-		req.Conn.Auth = nil
-		req.Conn.SetAuthenticated(exchange.Principal(), req.Conn.Mechanism())
-		h.log.Debug("SASL authenticated", "principal", exchange.Principal(), "mechanism", req.Conn.Mechanism(), "remote", req.Conn.RemoteAddr)
+		h.log.Debug("SASL authenticated", "principal", exchange.Principal(), "mechanism", req.Conn.Mechanism(),
+			"remote", req.Conn.RemoteAddr, "session_lifetime_ms", resp.SessionLifetimeMillis)
 	}
 	return respond(resp)
 }

@@ -175,6 +175,13 @@ func (h *Handler) Dispatch(ctx context.Context, req *conn.Request) conn.Reply {
 		h.log.Warn("closing connection: request before SASL authentication", "api", kmsg.NameForKey(key), "remote", req.Conn.RemoteAddr)
 		return conn.Reply{Close: true}
 	}
+	// Past connections.max.reauth.ms only a re-authentication is served;
+	// anything else closes the connection, as in Kafka (KIP-368).
+	if req.Conn.SessionExpired(time.Now) && key != 17 && (key != 36 || req.Conn.Auth == nil) {
+		h.log.Info("closing connection: SASL session expired (connections.max.reauth.ms) without re-authentication",
+			"api", kmsg.NameForKey(key), "principal", req.Conn.Principal(), "remote", req.Conn.RemoteAddr)
+		return conn.Reply{Close: true}
+	}
 	if !h.anyQuotas() {
 		return a.handle(ctx, req) // the common case: no clock read
 	}
