@@ -1,10 +1,12 @@
 package compat
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,4 +165,71 @@ func TestPythonClientsSASLSSL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedBuffer collects a broker's log lines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestKafkajsReauthentication: with connections.max.reauth.ms=3000 kafkajs
+// re-authenticates its connections (KIP-368) and produces for 8 s, almost
+// three session lifetimes, without an error; the broker logged its
+// re-authentications and closed no connection for an expired session.
+func TestKafkajsReauthentication(t *testing.T) {
+	k := findKafkajs(t)
+	var logs lockedBuffer
+	b := brokertest.StartLogged(t, map[string]string{
+		"listeners":               "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+		"sasl.enabled.mechanisms": "PLAIN",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ` +
+			`username="admin" password="admin-secret" user_jsuser="js-secret";`,
+		"connections.max.reauth.ms": "3000",
+	}, &logs)
+	createTopic(t, b, "reauth-clicks", 1)
+	out := run(t, command{name: k.node, args: []string{filepath.Join(k.dir, "reauth.js"), "reauth-clicks", "8"}, dir: k.dir,
+		env: []string{"BROKER=" + b.B.Addrs()[1], "USER_NAME=jsuser", "USER_PASSWORD=js-secret"}, timeout: 60 * time.Second})
+	var s struct {
+		Sent  int
+		Error string
+	}
+	decodeSummary(t, out, &s)
+	if s.Error != "" || s.Sent < 50 {
+		t.Fatalf("kafkajs sent %d records, error %q", s.Sent, s.Error)
+	}
+	logged := logs.String()
+	if strings.Contains(logged, "SASL session expired") {
+		t.Fatalf("the broker closed a kafkajs connection for an expired session:\n%s", tail(logged))
+	}
+	// The first authentication of each connection, then one every ~2 s.
+	if n := strings.Count(grepLines(logged, `msg="SASL authenticated"`), "principal=jsuser"); n < 3 {
+		t.Fatalf("%d authentications of jsuser in 8 s with 3 s sessions: kafkajs did not re-authenticate", n)
+	}
+	if got := len(readTopic(t, b, "reauth-clicks")[0]); got != s.Sent {
+		t.Fatalf("reauth-clicks holds %d records, kafkajs sent %d", got, s.Sent)
+	}
+}
+
+// grepLines returns the lines of s that contain substr.
+func grepLines(s, substr string) string {
+	var out strings.Builder
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, substr) {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
 }
