@@ -56,6 +56,21 @@ func checkReadsAt(t *testing.T, l *Log, want map[int64]string) {
 	}
 }
 
+// offsetsByTime lists what OffsetForTimestamp answers for each timestamp
+// in [from, to).
+func offsetsByTime(t *testing.T, l *Log, from, to int64) string {
+	t.Helper()
+	var b strings.Builder
+	for ts := from; ts < to; ts++ {
+		off, recTs, found, err := l.OffsetForTimestamp(ts)
+		if err != nil {
+			t.Fatalf("OffsetForTimestamp(%d): %v", ts, err)
+		}
+		fmt.Fprintf(&b, "%d:%d@%d/%v ", ts, off, recTs, found)
+	}
+	return b.String()
+}
+
 // fillKeyed appends n batches of two records, each batch with its own
 // timestamp: a large one over ten keys (superseded ten batches later) and one with
 // a key of its own (never superseded), so cleaned segments keep about half
@@ -96,6 +111,7 @@ func TestCompactMergesSegments(t *testing.T) {
 		t.Fatalf("first pass: %+v", first)
 	}
 	files = countLogFiles(t, fs)
+	byTime := offsetsByTime(t, l, 990, 1210)
 	stats, err := l.Compact(CompactOptions{UpTo: end, TombstonesBefore: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +139,11 @@ func TestCompactMergesSegments(t *testing.T) {
 	}
 	l.mu.RUnlock()
 	checkReadsAt(t, l, after)
+	// Lookups by time go through the merged segments' rebuilt time indexes
+	// and find what they found before the merge.
+	if got := offsetsByTime(t, l, 990, 1210); got != byTime {
+		t.Fatalf("offsets by timestamp changed by the merge:\n%s\nwas\n%s", got, byTime)
+	}
 
 	// A third pass finds segments that cannot merge further and nothing
 	// to remove, so it rewrites none.
