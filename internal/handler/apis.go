@@ -59,6 +59,7 @@ func (h *Handler) apiTable() []api {
 		{key: 66, min: 0, max: 2, handle: h.handleListTransactions},
 		{key: 68, min: 0, max: 1, handle: h.handleConsumerGroupHeartbeat},
 		{key: 69, min: 0, max: 1, handle: h.handleConsumerGroupDescribe},
+		{key: 74, min: 0, max: 1, handle: h.handleListConfigResources},
 		{key: 75, min: 0, max: 0, handle: h.handleDescribeTopicPartitions},
 	}
 }

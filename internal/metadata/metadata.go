@@ -512,6 +512,14 @@ func (s *Store) GroupConfigs(group string) map[string]string {
 	return maps.Clone(s.groupConfigs[group])
 }
 
+// GroupsWithConfigs returns the ids of the groups that have configs,
+// sorted.
+func (s *Store) GroupsWithConfigs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Sorted(maps.Keys(s.groupConfigs))
+}
+
 // SetGroupConfigs durably replaces a group's configs (already checked with
 // config.ValidateGroupConfigs); an empty map removes them all.
 func (s *Store) SetGroupConfigs(group string, configs map[string]string) error {
