@@ -1,12 +1,10 @@
 package compat
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -167,31 +165,13 @@ func TestPythonClientsSASLSSL(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a broker's log lines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestKafkajsReauthentication: with connections.max.reauth.ms=3000 kafkajs
 // re-authenticates its connections (KIP-368) and produces for 8 s, almost
 // three session lifetimes, without an error; the broker logged its
 // re-authentications and closed no connection for an expired session.
 func TestKafkajsReauthentication(t *testing.T) {
 	k := findKafkajs(t)
-	var logs lockedBuffer
+	var logs brokertest.LogBuffer
 	b := brokertest.StartLogged(t, map[string]string{
 		"listeners":               "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
 		"sasl.enabled.mechanisms": "PLAIN",

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/binary"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +12,6 @@ import (
 	"github.com/samsa-broker/samsa/internal/brokertest"
 	"github.com/samsa-broker/samsa/internal/record"
 )
-
-// lockedBuffer collects the broker's log lines for FuzzRequests.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// take returns what was logged since the last call.
-func (b *lockedBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
 
 // FuzzRequests sends one request of any API key and version with an
 // arbitrary body to a real broker, over its own connection. Whatever the
@@ -49,7 +26,7 @@ func (b *lockedBuffer) take() string {
 //
 //	go test -run '^$' -fuzz FuzzRequests -fuzztime 5m ./e2e/
 func FuzzRequests(f *testing.F) {
-	logs := &lockedBuffer{}
+	logs := &brokertest.LogBuffer{}
 	b := brokertest.StartLogged(f, map[string]string{"num.partitions": "3"}, logs)
 	setup := b.Admin()
 	ctx := brokertest.Context(f, 30*time.Second)
@@ -85,11 +62,11 @@ func FuzzRequests(f *testing.F) {
 		var size [4]byte
 		_, _ = rc.c.Read(size[:])
 		rc.c.Close()
-		if logged := logs.take(); strings.Contains(logged, `msg="panic`) {
+		if logged := logs.Take(); strings.Contains(logged, `msg="panic`) {
 			t.Fatalf("key %d v%d body %x: the broker panicked:\n%s", key, version, body, logged)
 		}
 		checkBrokerAnswers(t, b.Addr)
-		if logged := logs.take(); strings.Contains(logged, `msg="panic`) {
+		if logged := logs.Take(); strings.Contains(logged, `msg="panic`) {
 			t.Fatalf("after key %d v%d body %x: the broker panicked:\n%s", key, version, body, logged)
 		}
 	})

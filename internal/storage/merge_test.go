@@ -298,12 +298,7 @@ func TestRecoveryCompletesInterruptedMerge(t *testing.T) {
 // beside the segments it would replace. Open must not panic or fail, and
 // the log must read back as valid batches with increasing offsets.
 func FuzzRecoverSwap(f *testing.F) {
-	var good []byte
-	for i := range 3 {
-		b := testBatch(i+1, 10, int64(i))
-		record.SetBaseOffset(b, int64(len(good)))
-		good = append(good, b...)
-	}
+	good := fuzzSeedBatches()
 	f.Add(good)
 	f.Add(good[:len(good)-5])
 	f.Add([]byte{})

@@ -303,17 +303,24 @@ func removeFile(t *testing.T, fs vfs.FS, name string) {
 	}
 }
 
-// FuzzRecover writes arbitrary bytes as the only segment file. Open must
-// not panic or fail; the recovered log must read back as valid batches with
-// increasing offsets that cover [StartOffset, EndOffset), and must accept
-// appends afterwards.
-func FuzzRecover(f *testing.F) {
+// fuzzSeedBatches is three valid batches back to back, the seed the
+// recovery fuzz targets mutate.
+func fuzzSeedBatches() []byte {
 	var good []byte
 	for i := range 3 {
 		b := testBatch(i+1, 10, int64(i))
 		record.SetBaseOffset(b, int64(len(good)))
 		good = append(good, b...)
 	}
+	return good
+}
+
+// FuzzRecover writes arbitrary bytes as the only segment file. Open must
+// not panic or fail; the recovered log must read back as valid batches with
+// increasing offsets that cover [StartOffset, EndOffset), and must accept
+// appends afterwards.
+func FuzzRecover(f *testing.F) {
+	good := fuzzSeedBatches()
 	f.Add(good)
 	f.Add(append(bytes.Clone(good), 1, 2, 3))
 	f.Add(good[:len(good)-5])
