@@ -274,6 +274,17 @@ func TestACLAuthorization(t *testing.T) {
 	if _, err := adm.AlterPartitionAssignments(ctx, move); err != nil {
 		t.Fatalf("super user reassigns: %v", err)
 	}
+	// UpdateFeatures needs the cluster's ALTER.
+	features := kmsg.NewPtrUpdateFeaturesRequest()
+	fu := kmsg.NewUpdateFeaturesRequestFeatureUpdate()
+	fu.Feature, fu.MaxVersionLevel, fu.UpgradeType = "group.version", 1, 1
+	features.FeatureUpdates = append(features.FeatureUpdates, fu)
+	if resp, err := features.RequestWith(ctx, alice); err != nil || resp.ErrorCode != kerr.ClusterAuthorizationFailed.Code {
+		t.Fatalf("update features without cluster ALTER: %v %+v", err, resp)
+	}
+	if resp, err := features.RequestWith(ctx, userClient(t, b, "admin")); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("super user updates features: %v %+v", err, resp)
+	}
 	// Client quotas need the cluster's DESCRIBE_CONFIGS and ALTER_CONFIGS.
 	if _, err := aliceAdm.DescribeClientQuotas(ctx, false, nil); !errors.Is(err, kerr.ClusterAuthorizationFailed) {
 		t.Fatalf("describe client quotas without DESCRIBE_CONFIGS: %v", err)

@@ -75,3 +75,45 @@ func TestClusterLoggersCommand(t *testing.T) {
 	}
 	run(exitUsage, "cluster", "loggers")
 }
+
+// TestClusterFeaturesCommands shows the feature levels and changes
+// group.version with the CLI, as kafka-features.sh does.
+func TestClusterFeaturesCommands(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	run := cliAgainst(t, b.Addr)
+	levelOf := func(feature string) string {
+		t.Helper()
+		for _, line := range strings.Split(run(exitOK, "cluster", "features"), "\n") {
+			if f := strings.Fields(line); len(f) == 4 && f[0] == feature {
+				return f[1] + " " + f[2]
+			}
+		}
+		t.Fatalf("no line for %s", feature)
+		return ""
+	}
+	if got := levelOf("metadata.version"); got != "25-25 25" {
+		t.Fatalf("metadata.version: %q", got)
+	}
+	if got := levelOf("group.version"); got != "0-1 1" {
+		t.Fatalf("group.version: %q", got)
+	}
+	if out := run(exitOK, "cluster", "features", "downgrade", "--feature", "group.version=0", "--dry-run"); !strings.Contains(out, "Would finalize group.version at level 0") {
+		t.Fatalf("dry run: %s", out)
+	}
+	if got := levelOf("group.version"); got != "0-1 1" {
+		t.Fatalf("after a dry run group.version: %q", got)
+	}
+	run(exitOK, "cluster", "features", "downgrade", "--feature", "group.version=0")
+	if got := levelOf("group.version"); got != "0-1 0" {
+		t.Fatalf("after the downgrade group.version: %q", got)
+	}
+	if out := run(exitFailure, "cluster", "features", "upgrade", "--feature", "transaction.version=2"); !strings.Contains(out, "only supports versions 0-0") {
+		t.Fatalf("an unsupported level: %s", out)
+	}
+	run(exitOK, "cluster", "features", "upgrade", "--feature", "group.version=1")
+	if got := levelOf("group.version"); got != "0-1 1" {
+		t.Fatalf("after the upgrade group.version: %q", got)
+	}
+	run(exitUsage, "cluster", "features", "upgrade")
+	run(exitUsage, "cluster", "features", "upgrade", "--feature", "group.version")
+}

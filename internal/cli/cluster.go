@@ -46,6 +46,6 @@ func newClusterCommand(cfg *clientConfig) *cobra.Command {
 		}
 		return tw.Flush()
 	})
-	cluster.AddCommand(info, newClusterConfigCommand(cfg), newClusterAlterConfigCommand(cfg), newClusterLoggersCommand(cfg))
+	cluster.AddCommand(info, newClusterConfigCommand(cfg), newClusterAlterConfigCommand(cfg), newClusterLoggersCommand(cfg), newClusterFeaturesCommand(cfg))
 	return cluster
 }

@@ -167,6 +167,9 @@ func (b *Broker) resolve() []error {
 	if b.int32("group.consumer.heartbeat.interval.ms") >= b.int32("group.consumer.session.timeout.ms") {
 		problem("group.consumer.heartbeat.interval.ms", "must be less than group.consumer.session.timeout.ms")
 	}
+	if !slices.Contains(splitList(b.stringValue("group.coordinator.rebalance.protocols")), "classic") {
+		problem("group.coordinator.rebalance.protocols", "disabling the 'classic' protocol is not supported")
+	}
 	if b.int64("log.cleaner.min.compaction.lag.ms") > b.int64("log.cleaner.max.compaction.lag.ms") {
 		problem("log.cleaner.min.compaction.lag.ms", "must not exceed log.cleaner.max.compaction.lag.ms")
 	}
@@ -535,6 +538,12 @@ func (b *Broker) ProducerIDExpiration() time.Duration { return b.millis("produce
 // ProducerIDExpirationCheckInterval is how often expired producer ids are removed.
 func (b *Broker) ProducerIDExpirationCheckInterval() time.Duration {
 	return b.millis("producer.id.expiration.check.interval.ms")
+}
+
+// ConsumerGroupProtocolEnabled reports whether group.coordinator.rebalance.protocols
+// includes consumer, the KIP-848 protocol.
+func (b *Broker) ConsumerGroupProtocolEnabled() bool {
+	return slices.Contains(splitList(b.stringValue("group.coordinator.rebalance.protocols")), "consumer")
 }
 
 // SASLEnabledMechanisms lists the SASL mechanisms to offer.

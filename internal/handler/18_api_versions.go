@@ -9,7 +9,11 @@ package handler
 //
 // Version notes:
 // * v1: ThrottleMillis
-// * v3: flexible; client software name and version (accepted, unused)
+// * v3: flexible; client software name and version (accepted, unused);
+//   supported and finalized features (features.go), without the supported
+//   features whose minimum level is 0, which older clients cannot decode
+//   (KAFKA-17492); a feature finalized at 0 is not listed
+// * v4: supported features with minimum level 0 are listed too
 
 import (
 	"context"
@@ -38,5 +42,26 @@ func (h *Handler) apiVersionsResponse(version int16) *kmsg.ApiVersionsResponse {
 		v.ApiKey, v.MinVersion, v.MaxVersion = a.key, a.min, a.max
 		resp.ApiKeys = append(resp.ApiKeys, v)
 	}
+	if version >= 3 {
+		h.appendFeatures(resp)
+	}
 	return resp
+}
+
+func (h *Handler) appendFeatures(resp *kmsg.ApiVersionsResponse) {
+	finalized, epoch := h.finalizedFeatures()
+	resp.FinalizedFeaturesEpoch = epoch
+	for _, name := range sortedFeatureNames() {
+		f := supportedFeatures[name]
+		if f.min > 0 || resp.Version >= 4 {
+			sf := kmsg.NewApiVersionsResponseSupportedFeature()
+			sf.Name, sf.MinVersion, sf.MaxVersion = name, f.min, f.max
+			resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+		}
+		if level := finalized[name]; level > 0 {
+			ff := kmsg.NewApiVersionsResponseFinalizedFeature()
+			ff.Name, ff.MinVersionLevel, ff.MaxVersionLevel = name, level, level
+			resp.FinalizedFeatures = append(resp.FinalizedFeatures, ff)
+		}
+	}
 }

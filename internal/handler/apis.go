@@ -52,7 +52,7 @@ func (h *Handler) apiTable() []api {
 		{key: 49, min: 0, max: 1, handle: h.handleAlterClientQuotas},
 		{key: 50, min: 0, max: 0, handle: h.handleDescribeUserScramCredentials},
 		{key: 51, min: 0, max: 0, handle: h.handleAlterUserScramCredentials},
-
+		{key: 57, min: 0, max: 2, handle: h.handleUpdateFeatures},
 		{key: 60, min: 0, max: 2, handle: h.handleDescribeCluster},
 		{key: 61, min: 0, max: 0, handle: h.handleDescribeProducers},
 		{key: 65, min: 0, max: 0, handle: h.handleDescribeTransactions},

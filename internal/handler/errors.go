@@ -21,6 +21,8 @@ func errorCode(err error) int16 {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, errInvalidFeatureUpdate):
+		return kerr.InvalidUpdateVersion.Code
 	case errors.Is(err, partition.ErrCorruptBatch):
 		return kerr.CorruptMessage.Code
 	case errors.Is(err, partition.ErrUnsupportedFormat):

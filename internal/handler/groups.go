@@ -140,6 +140,12 @@ func (h *Handler) handleLeaveGroup(_ context.Context, req *conn.Request) conn.Re
 
 func (h *Handler) handleConsumerGroupHeartbeat(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.ConsumerGroupHeartbeatRequest)
+	if !h.consumerProtocolEnabled() {
+		// group.version 0 (features.go): as Kafka, before authorization.
+		resp := r.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
+		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		return respond(resp)
+	}
 	if !h.allowedGroup(req, acl.OpRead, r.Group) {
 		return groupDenied(r)
 	}
@@ -382,6 +388,15 @@ func (h *Handler) handleDeleteGroups(_ context.Context, req *conn.Request) conn.
 
 func (h *Handler) handleConsumerGroupDescribe(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.ConsumerGroupDescribeRequest)
+	if !h.consumerProtocolEnabled() {
+		resp := r.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)
+		for _, id := range r.Groups {
+			g := kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = id, kerr.UnsupportedVersion.Code
+			resp.Groups = append(resp.Groups, g)
+		}
+		return respond(resp)
+	}
 	sub := *r
 	var denied []string
 	sub.Groups, denied = split(r.Groups, func(id string) bool { return h.allowedGroup(req, acl.OpDescribe, id) })

@@ -76,6 +76,9 @@ type event struct {
 	// Group names the group whose configs Configs replace (type
 	// group_configs).
 	Group string `json:"group,omitempty"`
+	// Features are finalized feature levels set by UpdateFeatures (type
+	// features): each replaces that feature's level.
+	Features map[string]int16 `json:"features,omitempty"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -103,6 +106,9 @@ type Store struct {
 	brokerConfigs map[string]map[string]string
 	// groupConfigs holds the group configs (KIP-848 timeouts) by group id.
 	groupConfigs map[string]map[string]string
+	// features holds the feature levels UpdateFeatures finalized; a feature
+	// never updated is absent (its default is the handler's to know).
+	features map[string]int16
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -117,7 +123,7 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 	}
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
 		scram: map[string]map[string]security.ScramCredential{}, brokerConfigs: map[string]map[string]string{},
-		groupConfigs: map[string]map[string]string{}}
+		groupConfigs: map[string]map[string]string{}, features: map[string]int16{}}
 	s.acls.Store(acl.NewSet(nil))
 	s.quotas.Store(quota.NewSet(nil))
 	if err := s.replay(); err != nil {
@@ -233,6 +239,8 @@ func (s *Store) apply(ev event) {
 		} else {
 			s.groupConfigs[ev.Group] = ev.Configs
 		}
+	case "features":
+		maps.Copy(s.features, ev.Features)
 	}
 }
 
@@ -526,6 +534,40 @@ func (s *Store) SetGroupConfigs(group string, configs map[string]string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.appendLocked(event{Type: "group_configs", Group: group, Configs: maps.Clone(configs)})
+}
+
+// Features returns the feature levels finalized by UpdateFeatures (only the
+// features ever updated) and the metadata epoch they were read at: the
+// offset of the last metadata record, as Kafka's finalized features epoch.
+func (s *Store) Features() (map[string]int16, int64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return maps.Clone(s.features), s.log.EndOffset() - 1
+}
+
+// FeatureLevel returns one feature's level as UpdateFeatures last
+// finalized it, if it ever did.
+func (s *Store) FeatureLevel(name string) (int16, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l, ok := s.features[name]
+	return l, ok
+}
+
+// UpdateFeatures finalizes new feature levels in one metadata record, if
+// check accepts them against the current ones (as Features returns them);
+// check's error is returned as it is. Check and write are atomic with
+// respect to other updates.
+func (s *Store) UpdateFeatures(levels map[string]int16, check func(current map[string]int16) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := check(maps.Clone(s.features)); err != nil {
+		return err
+	}
+	if len(levels) == 0 {
+		return nil
+	}
+	return s.appendLocked(event{Type: "features", Features: maps.Clone(levels)})
 }
 
 // Close closes the metadata log.
