@@ -267,3 +267,53 @@ func TestConnectionCreationRates(t *testing.T) {
 		}
 	})
 }
+
+// TestListenerMaxConnections: listener.name.<listener>.max.connections
+// bounds one listener's connections (the broker waits for a slot there, as
+// for max.connections) and leaves other listeners alone; it is dynamic, and
+// a negative value is refused.
+func TestListenerMaxConnections(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{
+		"listeners":                              "PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+		"listener.security.protocol.map":         "PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
+		"listener.name.external.max.connections": "1",
+	})
+	external := b.B.Addrs()[1]
+	first := dial(t, external)
+	if err := apiVersions(first, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	second := dial(t, external)
+	if err := apiVersions(second, 500*time.Millisecond); !errors.Is(err, errNoAnswer) {
+		t.Fatalf("second EXTERNAL connection at its limit of 1: %v, want no answer", err)
+	}
+	for range 2 {
+		if err := apiVersions(dial(t, b.Addr), 5*time.Second); err != nil {
+			t.Fatalf("a PLAINTEXT connection while EXTERNAL is full: %v", err)
+		}
+	}
+	first.c.Close()
+	if err := awaitAnswer(second, 5*time.Second); err != nil {
+		t.Fatalf("second EXTERNAL connection after the first closed: %v", err)
+	}
+
+	adm := b.Admin()
+	ctx := brokertest.Context(t, 30*time.Second)
+	alter := func(value string) error {
+		t.Helper()
+		resp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "listener.name.external.max.connections", Value: strp(value)}}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp[0].Err
+	}
+	if err := alter("-1"); !errors.Is(err, kerr.InvalidRequest) {
+		t.Fatalf("a negative listener limit: %v, want INVALID_REQUEST", err)
+	}
+	if err := alter("2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := apiVersions(dial(t, external), 5*time.Second); err != nil {
+		t.Fatalf("a second EXTERNAL connection at the raised limit of 2: %v", err)
+	}
+}

@@ -39,14 +39,16 @@ func newConnLimits(ctx context.Context, cfg *config.Broker, quotas func() *quota
 	}}
 }
 
-// settings returns the limits in force now.
-func (l *connLimits) settings() conn.LimitSettings {
+// settings returns the limits in force now for a connection to listener.
+func (l *connLimits) settings(listener string) conn.LimitSettings {
 	return conn.LimitSettings{
-		MaxConnections:  int(l.cfg.MaxConnections()),
-		MaxPerIP:        int(l.cfg.MaxConnectionsPerIP()),
-		PerIPOverrides:  l.perIPOverrides(l.cfg.MaxConnectionsPerIPOverrides()),
-		MaxCreationRate: float64(l.cfg.MaxConnectionCreationRate()),
-		IPRate:          l.ipRate,
+		MaxConnections:          int(l.cfg.MaxConnections()),
+		MaxPerIP:                int(l.cfg.MaxConnectionsPerIP()),
+		PerIPOverrides:          l.perIPOverrides(l.cfg.MaxConnectionsPerIPOverrides()),
+		MaxCreationRate:         float64(l.cfg.MaxConnectionCreationRate()),
+		IPRate:                  l.ipRate,
+		ListenerMaxConnections:  int(l.cfg.ListenerMaxConnections(listener)),
+		ListenerMaxCreationRate: float64(l.cfg.ListenerMaxConnectionCreationRate(listener)),
 	}
 }
 

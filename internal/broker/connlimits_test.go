@@ -29,7 +29,7 @@ func TestConnLimitsSettings(t *testing.T) {
 		}
 		return nil, errors.New("no such host")
 	}
-	s := l.settings()
+	s := l.settings("PLAINTEXT")
 	if s.MaxConnections != 10 || s.MaxPerIP != 3 || s.MaxCreationRate != 2147483647 || len(s.PerIPOverrides) != 0 {
 		t.Fatalf("static settings %+v", s)
 	}
@@ -44,7 +44,7 @@ func TestConnLimitsSettings(t *testing.T) {
 	}})
 	e, _ := quota.NewEntity([]quota.Component{{Type: quota.IP}})
 	quotas = quotas.With(e, []quota.Op{{Key: quota.ConnectionCreationRate, Value: 2}})
-	s = l.settings()
+	s = l.settings("PLAINTEXT")
 	want := map[netip.Addr]int{
 		netip.MustParseAddr("10.0.0.8"): 4, netip.MustParseAddr("10.0.0.9"): 4, // every address of the name
 		ip: 5, // compared as parsed addresses
@@ -56,7 +56,7 @@ func TestConnLimitsSettings(t *testing.T) {
 		t.Fatalf("IP rate %+v %v", r, ok)
 	}
 	// Names are resolved once per value, not per connection.
-	l.settings()
+	l.settings("PLAINTEXT")
 	if lookups != 2 {
 		t.Fatalf("%d lookups, want 2 (broker1 and nowhere, once)", lookups)
 	}

@@ -60,6 +60,12 @@ func NewBroker(props map[string]string) (*Broker, []Warning, error) {
 		value := b.props[key]
 		def, known := lookupBroker(key)
 		if !known {
+			if isListenerConnectionLimit(key) {
+				if err := checkListenerConnectionLimit(key, value); err != nil {
+					problems = append(problems, err)
+				}
+				continue
+			}
 			warnings = append(warnings, classifyUnlisted(key)...)
 			continue
 		}

@@ -197,6 +197,13 @@ func TestBrokerValidation(t *testing.T) {
 			map[string]string{"group.coordinator.rebalance.protocols": "'classic' protocol is not supported"}},
 		{"an unknown group protocol", map[string]string{"group.coordinator.rebalance.protocols": "classic,cooperative"},
 			map[string]string{"group.coordinator.rebalance.protocols": `"cooperative" is not allowed`}},
+		{"per-listener connection limits", map[string]string{
+			"listener.name.external.max.connections":              "-5",
+			"listener.name.external.max.connection.creation.rate": "fast",
+		}, map[string]string{
+			"listener.name.external.max.connections":              "whole number from 0",
+			"listener.name.external.max.connection.creation.rate": "whole number from 0",
+		}},
 		{"two data directories", map[string]string{"log.dirs": "/d1,/d2"},
 			map[string]string{"log.dirs": "one directory"}},
 		{"node id disagrees with broker id", map[string]string{"broker.id": "1", "node.id": "2"},

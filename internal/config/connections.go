@@ -73,3 +73,57 @@ func (b *Broker) MaxConnectionsPerIPOverrides() string {
 // MaxConnectionCreationRate is max.connection.creation.rate, connections per
 // second across all listeners.
 func (b *Broker) MaxConnectionCreationRate() int32 { return b.int32(MaxConnectionCreationRate) }
+
+// listenerLimitPrefix starts the per-listener connection limits (KIP-402,
+// KIP-612): listener.name.<listener>.max.connections and
+// listener.name.<listener>.max.connection.creation.rate.
+const listenerLimitPrefix = "listener.name."
+
+// isListenerConnectionLimit reports whether name is a per-listener
+// connection limit.
+func isListenerConnectionLimit(name string) bool {
+	rest, ok := strings.CutPrefix(name, listenerLimitPrefix)
+	if !ok {
+		return false
+	}
+	_, limit, ok := strings.Cut(rest, ".")
+	return ok && (limit == MaxConnections || limit == MaxConnectionCreationRate)
+}
+
+// checkListenerConnectionLimit checks a per-listener limit's value: a whole
+// number from 0, as Kafka's.
+func checkListenerConnectionLimit(name, value string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
+	if err != nil || n < 0 {
+		return &ConfigError{Name: name, Value: value, Err: ErrInvalidConfig,
+			Reason: fmt.Sprintf("must be a whole number from 0 to %d", math.MaxInt32)}
+	}
+	return nil
+}
+
+// listenerLimit returns a per-listener limit of one listener, or
+// math.MaxInt32 (none) when it is not set.
+func (b *Broker) listenerLimit(listener, limit string) int32 {
+	v, ok := b.Get(listenerLimitPrefix + strings.ToLower(listener) + "." + limit)
+	if !ok {
+		return math.MaxInt32
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < 0 {
+		return math.MaxInt32 // unreachable: checked when set
+	}
+	return int32(n)
+}
+
+// ListenerMaxConnections is listener.name.<listener>.max.connections: the
+// most connections open at once on that listener (math.MaxInt32 when unset).
+func (b *Broker) ListenerMaxConnections(listener string) int32 {
+	return b.listenerLimit(listener, MaxConnections)
+}
+
+// ListenerMaxConnectionCreationRate is
+// listener.name.<listener>.max.connection.creation.rate, new connections per
+// second on that listener (math.MaxInt32, no limit, when unset).
+func (b *Broker) ListenerMaxConnectionCreationRate(listener string) int32 {
+	return b.listenerLimit(listener, MaxConnectionCreationRate)
+}

@@ -126,6 +126,13 @@ func (b *Broker) CheckDynamic(configs map[string]string, perBroker bool) error {
 		value := configs[name]
 		def, known := lookupBroker(name)
 		if !known {
+			if isListenerConnectionLimit(name) {
+				// Read at every accept, as the broker-wide limits.
+				if err := checkListenerConnectionLimit(name, value); err != nil {
+					problems = append(problems, err)
+				}
+				continue
+			}
 			if hasPrefix(name, dynamicWithoutEffectPrefixes) {
 				continue // kept, as Kafka keeps them, with nothing to apply
 			}

@@ -30,6 +30,11 @@ type LimitSettings struct {
 	// IPRate returns the connection_creation_rate client quota of an
 	// address, if any; nil means none.
 	IPRate func(ip netip.Addr) (quota.Limit, bool)
+	// ListenerMaxConnections and ListenerMaxCreationRate are the
+	// listener's own limits (listener.name.<l>.max.connections and
+	// .max.connection.creation.rate); math.MaxInt32 or more is none.
+	ListenerMaxConnections  int
+	ListenerMaxCreationRate float64
 }
 
 // Verdict is what Admit decided for a new connection.
@@ -53,7 +58,7 @@ type Verdict struct {
 //
 // Lock order: mu, then the throttlers' own locks.
 type Limits struct {
-	settings func() LimitSettings
+	settings func(listener string) LimitSettings
 	// rate is max.connection.creation.rate's account; ipRate holds one
 	// bucket per address with a connection_creation_rate quota.
 	rate, ipRate *quota.Throttler
@@ -62,9 +67,10 @@ type Limits struct {
 	// settings, in case max.connections was raised.
 	recheck time.Duration
 
-	mu    sync.Mutex
-	total int
-	perIP map[netip.Addr]int
+	mu          sync.Mutex
+	total       int
+	perIP       map[netip.Addr]int
+	perListener map[string]int
 	// freed is closed when a connection is released; nil until an
 	// acceptor waits for it.
 	freed chan struct{}
@@ -72,9 +78,9 @@ type Limits struct {
 
 // LimitsOptions configures NewLimits.
 type LimitsOptions struct {
-	// Settings returns the limits in force; it is called for every
-	// connection, so it should be cheap.
-	Settings func() LimitSettings
+	// Settings returns the limits in force for a connection to listener;
+	// it is called for every connection, so it should be cheap.
+	Settings func(listener string) LimitSettings
 	// Window is quota.window.size.seconds: the burst a creation rate lets
 	// through (one window of its rate) and the longest throttle it imposes,
 	// as Kafka bounds connection throttles by one window.
@@ -92,55 +98,56 @@ func NewLimits(opts LimitsOptions) *Limits {
 		opts.Window = time.Second
 	}
 	return &Limits{
-		settings: opts.Settings,
-		rate:     quota.NewThrottler(opts.Window, opts.Window, opts.Now),
-		ipRate:   quota.NewThrottler(opts.Window, opts.Window, opts.Now),
-		window:   opts.Window,
-		recheck:  time.Second,
-		perIP:    map[netip.Addr]int{},
+		settings:    opts.Settings,
+		rate:        quota.NewThrottler(opts.Window, opts.Window, opts.Now),
+		ipRate:      quota.NewThrottler(opts.Window, opts.Window, opts.Now),
+		window:      opts.Window,
+		recheck:     time.Second,
+		perIP:       map[netip.Addr]int{},
+		perListener: map[string]int{},
 	}
 }
 
-// brokerRateBucket names max.connection.creation.rate's one account.
-const brokerRateBucket = "max.connection.creation.rate"
+// brokerRateBucket names max.connection.creation.rate's one account; a
+// listener's own rate has the account listenerRateBucket + its name.
+const (
+	brokerRateBucket   = "max.connection.creation.rate"
+	listenerRateBucket = "listener.name."
+)
 
-// Admit decides whether a connection just accepted from ip may be served.
-// Like Kafka's acceptor it first waits out max.connection.creation.rate,
-// then waits while max.connections are open; then the address's own limits
+// Admit decides whether a connection just accepted on listener from ip may
+// be served. Like Kafka's acceptor it first waits out the listener's and the
+// broker's max.connection.creation.rate, then waits while the listener's or
+// the broker's max.connections are open; then the address's own limits
 // apply: its connection_creation_rate (a refused connection is not counted
 // against any rate) and its connection count. The error is ctx's, when it
 // ends a wait; the connection should then be closed.
-func (l *Limits) Admit(ctx context.Context, ip netip.Addr) (Verdict, error) {
-	var rate quota.Limit
-	limited := false
-	switch r := l.settings().MaxCreationRate; {
-	case r >= math.MaxInt32:
-	case r <= 0:
-		// Every connection owes the longest throttle: Kafka bounds a
-		// connection's throttle by one window.
-		if err := sleep(ctx, l.window); err != nil {
-			return Verdict{}, err
-		}
-	default:
-		rate, limited = quota.Limit{Value: r, Bucket: brokerRateBucket}, true
-		if d := l.rate.Record(rate, 1); d > 0 {
-			if err := sleep(ctx, d); err != nil {
-				return Verdict{}, err
-			}
-		}
+func (l *Limits) Admit(ctx context.Context, listener string, ip netip.Addr) (Verdict, error) {
+	s := l.settings(listener)
+	listenerRate, err := l.waitForRate(ctx, s.ListenerMaxCreationRate, listenerRateBucket+listener)
+	if err != nil {
+		return Verdict{}, err
+	}
+	brokerRate, err := l.waitForRate(ctx, s.MaxCreationRate, brokerRateBucket)
+	if err != nil {
+		return Verdict{}, err
 	}
 	for {
 		// Read outside mu: settings may resolve host names, and Release
 		// must never wait for that.
-		s := l.settings()
+		s := l.settings(listener)
 		l.mu.Lock()
-		if l.total < s.MaxConnections {
-			v := l.admitLocked(ip, s)
+		if l.total < s.MaxConnections && l.perListener[listener] < s.ListenerMaxConnections {
+			v := l.admitLocked(listener, ip, s)
 			l.mu.Unlock()
-			if v.Throttle > 0 && limited {
+			if v.Throttle > 0 {
 				// As Kafka, a connection its address's rate refuses is not
-				// counted in the broker-wide rate either.
-				l.rate.Refund(rate, 1)
+				// counted in the broker's or the listener's rate either.
+				for _, r := range []*quota.Limit{listenerRate, brokerRate} {
+					if r != nil {
+						l.rate.Refund(*r, 1)
+					}
+				}
 			}
 			return v, nil
 		}
@@ -155,9 +162,30 @@ func (l *Limits) Admit(ctx context.Context, ip netip.Addr) (Verdict, error) {
 	}
 }
 
+// waitForRate records one connection against a creation rate of r per
+// second (math.MaxInt32 or more: none) in bucket and waits out its throttle.
+// It returns the limit recorded against, nil for none.
+func (l *Limits) waitForRate(ctx context.Context, r float64, bucket string) (*quota.Limit, error) {
+	switch {
+	case r >= math.MaxInt32:
+		return nil, nil
+	case r <= 0:
+		// Every connection owes the longest throttle: Kafka bounds a
+		// connection's throttle by one window.
+		return nil, sleep(ctx, l.window)
+	}
+	limit := quota.Limit{Value: r, Bucket: bucket}
+	if d := l.rate.Record(limit, 1); d > 0 {
+		if err := sleep(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	return &limit, nil
+}
+
 // admitLocked applies the per-address limits to a connection for which
 // the broker has a slot. l.mu must be held.
-func (l *Limits) admitLocked(ip netip.Addr, s LimitSettings) Verdict {
+func (l *Limits) admitLocked(listener string, ip netip.Addr, s LimitSettings) Verdict {
 	if s.IPRate != nil {
 		if limit, ok := s.IPRate(ip); ok {
 			if d := l.ipRate.TryRecord(limit, 1); d > 0 {
@@ -174,14 +202,21 @@ func (l *Limits) admitLocked(ip netip.Addr, s LimitSettings) Verdict {
 	}
 	l.total++
 	l.perIP[ip]++
+	l.perListener[listener]++
 	return Verdict{Admitted: true}
 }
 
-// Release gives back the slot of an admitted connection from ip that closed.
-func (l *Limits) Release(ip netip.Addr) {
+// Release gives back the slot of an admitted connection on listener from ip
+// that closed.
+func (l *Limits) Release(listener string, ip netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.total--
+	if n := l.perListener[listener]; n > 1 {
+		l.perListener[listener] = n - 1
+	} else {
+		delete(l.perListener, listener)
+	}
 	if n := l.perIP[ip]; n > 1 {
 		l.perIP[ip] = n - 1
 	} else {
@@ -194,9 +229,9 @@ func (l *Limits) Release(ip netip.Addr) {
 }
 
 // release is Release on Limits that may be nil (no limits).
-func (l *Limits) release(ip netip.Addr) {
+func (l *Limits) release(listener string, ip netip.Addr) {
 	if l != nil {
-		l.Release(ip)
+		l.Release(listener, ip)
 	}
 }
 

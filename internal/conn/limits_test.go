@@ -20,7 +20,8 @@ var (
 
 // unlimited are Kafka's defaults: no limit at all.
 func unlimited() LimitSettings {
-	return LimitSettings{MaxConnections: math.MaxInt32, MaxPerIP: math.MaxInt32, MaxCreationRate: math.MaxInt32}
+	return LimitSettings{MaxConnections: math.MaxInt32, MaxPerIP: math.MaxInt32, MaxCreationRate: math.MaxInt32,
+		ListenerMaxConnections: math.MaxInt32, ListenerMaxCreationRate: math.MaxInt32}
 }
 
 // ipRates returns an IPRate function giving each listed address its rate.
@@ -36,10 +37,11 @@ func ipRates(rates map[netip.Addr]float64) func(netip.Addr) (quota.Limit, bool) 
 // wait (for a slot, or for the broker-wide rate) comes back as "waits".
 func TestLimits(t *testing.T) {
 	type step struct {
-		admit   netip.Addr // Admit a connection from it
-		release netip.Addr // or Release one
-		advance time.Duration
-		set     func(*LimitSettings) // or change the settings
+		admit    netip.Addr // Admit a connection from it
+		release  netip.Addr // or Release one
+		listener string     // on this listener ("" unless set)
+		advance  time.Duration
+		set      func(*LimitSettings) // or change the settings
 		// want, for admit: "admitted", "waits", "refused" (Max wantMax)
 		// or "throttled" (for wantThrottle).
 		want         string
@@ -47,6 +49,9 @@ func TestLimits(t *testing.T) {
 		wantThrottle time.Duration
 	}
 	admitted := func(ip netip.Addr) step { return step{admit: ip, want: "admitted"} }
+	// The settings' listener limits apply to the listener "EXTERNAL"
+	// alone; the others have none.
+	const external = "EXTERNAL"
 	for _, tc := range []struct {
 		name     string
 		settings func(*LimitSettings)
@@ -122,6 +127,36 @@ func TestLimits(t *testing.T) {
 			admitted(ipB),
 			{admit: ipB, want: "waits"},
 		}, 2, 1},
+		{"per listener", func(s *LimitSettings) { s.ListenerMaxConnections = 1 }, []step{
+			{admit: ipA, listener: external, want: "admitted"},
+			{admit: ipB, listener: external, want: "waits"},
+			admitted(ipB), admitted(ipB), // another listener has no limit
+			{release: ipA, listener: external},
+			{admit: ipB, listener: external, want: "admitted"},
+		}, 3, 0},
+		{"per listener and broker-wide", func(s *LimitSettings) { s.ListenerMaxConnections, s.MaxConnections = 2, 2 }, []step{
+			admitted(ipA), admitted(ipA),
+			// The listener has a free slot, the broker none.
+			{admit: ipB, listener: external, want: "waits"},
+		}, 2, 2},
+		{"listener rate", func(s *LimitSettings) { s.ListenerMaxCreationRate = 1 }, []step{
+			{admit: ipA, listener: external, want: "admitted"},
+			{admit: ipA, listener: external, want: "waits"},
+			admitted(ipA), // another listener has no rate
+			// The waiting one was charged: the next is due in 2 s.
+			{advance: time.Second},
+			{admit: ipB, listener: external, want: "waits"},
+			{advance: 2 * time.Second},
+			{admit: ipB, listener: external, want: "admitted"},
+		}, 3, 2},
+		{"ip rate refusals are not charged to the listener rate", func(s *LimitSettings) {
+			s.ListenerMaxCreationRate, s.IPRate = 2, ipRates(map[netip.Addr]float64{ipA: 1})
+		}, []step{
+			{admit: ipA, listener: external, want: "admitted"},
+			{admit: ipA, listener: external, want: "throttled", wantThrottle: time.Second},
+			{admit: ipB, listener: external, want: "admitted"},
+			{admit: ipB, listener: external, want: "waits"},
+		}, 2, 1},
 		{"ip rate before the count", func(s *LimitSettings) {
 			s.MaxPerIP, s.IPRate = 1, ipRates(map[netip.Addr]float64{ipA: 1})
 		}, []step{
@@ -137,7 +172,13 @@ func TestLimits(t *testing.T) {
 			if tc.settings != nil {
 				tc.settings(&s)
 			}
-			l := NewLimits(LimitsOptions{Settings: func() LimitSettings { return s }, Window: time.Second,
+			l := NewLimits(LimitsOptions{Settings: func(listener string) LimitSettings {
+				got := s
+				if listener != external {
+					got.ListenerMaxConnections, got.ListenerMaxCreationRate = math.MaxInt32, math.MaxInt32
+				}
+				return got
+			}, Window: time.Second,
 				Now: func() time.Time { return now }})
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
@@ -148,9 +189,9 @@ func TestLimits(t *testing.T) {
 				case st.advance > 0:
 					now = now.Add(st.advance)
 				case st.release.IsValid():
-					l.Release(st.release)
+					l.Release(st.listener, st.release)
 				default:
-					v, err := l.Admit(ctx, st.admit)
+					v, err := l.Admit(ctx, st.listener, st.admit)
 					var got string
 					switch {
 					case errors.Is(err, context.Canceled):
@@ -183,7 +224,7 @@ func TestLimitsWait(t *testing.T) {
 	start := func(l *Limits, ctx context.Context) <-chan error {
 		done := make(chan error, 1)
 		go func() {
-			v, err := l.Admit(ctx, ipA)
+			v, err := l.Admit(ctx, "", ipA)
 			if err == nil && !v.Admitted {
 				err = errors.New("refused")
 			}
@@ -192,7 +233,7 @@ func TestLimitsWait(t *testing.T) {
 		return done
 	}
 	newLimits := func(s *LimitSettings, mu *sync.Mutex) *Limits {
-		return NewLimits(LimitsOptions{Settings: func() LimitSettings {
+		return NewLimits(LimitsOptions{Settings: func(string) LimitSettings {
 			mu.Lock()
 			defer mu.Unlock()
 			return *s
@@ -204,7 +245,7 @@ func TestLimitsWait(t *testing.T) {
 			s := unlimited()
 			s.MaxConnections = 1
 			l := newLimits(&s, &mu)
-			if v, _ := l.Admit(t.Context(), ipB); !v.Admitted {
+			if v, _ := l.Admit(t.Context(), "", ipB); !v.Admitted {
 				t.Fatal("first connection refused")
 			}
 			done := start(l, t.Context())
@@ -214,7 +255,7 @@ func TestLimitsWait(t *testing.T) {
 				t.Fatalf("admitted at the limit: %v", err)
 			default:
 			}
-			l.Release(ipB)
+			l.Release("", ipB)
 			synctest.Wait()
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -273,7 +314,7 @@ func TestLimitsWait(t *testing.T) {
 			l := newLimits(&s, &mu)
 			begin := time.Now()
 			for range 8 {
-				if v, err := l.Admit(t.Context(), ipA); err != nil || !v.Admitted {
+				if v, err := l.Admit(t.Context(), "", ipA); err != nil || !v.Admitted {
 					t.Fatalf("%+v %v", v, err)
 				}
 			}
@@ -292,7 +333,7 @@ func TestLimitsWait(t *testing.T) {
 			l := newLimits(&s, &mu)
 			begin := time.Now()
 			for range 3 {
-				if v, err := l.Admit(t.Context(), ipA); err != nil || !v.Admitted {
+				if v, err := l.Admit(t.Context(), "", ipA); err != nil || !v.Admitted {
 					t.Fatalf("%+v %v", v, err)
 				}
 			}

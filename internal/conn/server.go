@@ -332,12 +332,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		if !s.track(c) {
 			c.Close()
-			s.cfg.Limits.release(ip)
+			s.cfg.Limits.release(s.cfg.Listener, ip)
 			return nil
 		}
 		go func() {
 			defer s.wg.Done()
-			defer s.cfg.Limits.release(ip)
+			defer s.cfg.Limits.release(s.cfg.Listener, ip)
 			defer s.untrack(c)
 			s.serveConn(ctx, c)
 		}()
@@ -350,7 +350,7 @@ func (s *Server) admit(ctx context.Context, c net.Conn, ip netip.Addr) bool {
 	if s.cfg.Limits == nil {
 		return true
 	}
-	v, err := s.cfg.Limits.Admit(ctx, ip)
+	v, err := s.cfg.Limits.Admit(ctx, s.cfg.Listener, ip)
 	switch {
 	case err != nil:
 		c.Close()
