@@ -93,12 +93,17 @@ func isListenerConnectionLimit(name string) bool {
 // checkListenerConnectionLimit checks a per-listener limit's value: a whole
 // number from 0, as Kafka's.
 func checkListenerConnectionLimit(name, value string) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
-	if err != nil || n < 0 {
+	if _, ok := parseListenerConnectionLimit(value); !ok {
 		return &ConfigError{Name: name, Value: value, Err: ErrInvalidConfig,
 			Reason: fmt.Sprintf("must be a whole number from 0 to %d", math.MaxInt32)}
 	}
 	return nil
+}
+
+// parseListenerConnectionLimit reads a per-listener limit's value.
+func parseListenerConnectionLimit(value string) (int32, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
+	return int32(n), err == nil && n >= 0
 }
 
 // listenerLimit returns a per-listener limit of one listener, or
@@ -108,11 +113,11 @@ func (b *Broker) listenerLimit(listener, limit string) int32 {
 	if !ok {
 		return math.MaxInt32
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-	if err != nil || n < 0 {
+	n, ok := parseListenerConnectionLimit(v)
+	if !ok {
 		return math.MaxInt32 // unreachable: checked when set
 	}
-	return int32(n)
+	return n
 }
 
 // ListenerMaxConnections is listener.name.<listener>.max.connections: the

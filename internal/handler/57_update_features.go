@@ -47,9 +47,13 @@ func (h *Handler) handleUpdateFeatures(_ context.Context, req *conn.Request) con
 	if d := duplicated(len(r.FeatureUpdates), func(i int) string { return r.FeatureUpdates[i].Feature }); len(d) > 0 {
 		return fail(kerr.InvalidRequest, "the request names a feature more than once")
 	}
-	levels := make(map[string]int16, len(r.FeatureUpdates))
-	for _, u := range r.FeatureUpdates {
-		levels[u.Feature] = u.MaxVersionLevel
+	// ValidateOnly: check against the current levels, write nothing.
+	var levels map[string]int16
+	if !r.ValidateOnly {
+		levels = make(map[string]int16, len(r.FeatureUpdates))
+		for _, u := range r.FeatureUpdates {
+			levels[u.Feature] = u.MaxVersionLevel
+		}
 	}
 	var refused string
 	check := func(set map[string]int16) error {
@@ -59,9 +63,6 @@ func (h *Handler) handleUpdateFeatures(_ context.Context, req *conn.Request) con
 				refused = "The update failed for all features since the following feature had an error: " + err.Error()
 				return errInvalidFeatureUpdate
 			}
-		}
-		if r.ValidateOnly {
-			clear(levels)
 		}
 		return nil
 	}
@@ -80,7 +81,7 @@ func (h *Handler) handleUpdateFeatures(_ context.Context, req *conn.Request) con
 			resp.Results = append(resp.Results, res)
 		}
 	}
-	if !r.ValidateOnly && len(levels) > 0 {
+	if len(levels) > 0 {
 		h.log.Info("features finalized", "levels", levels)
 	}
 	return respond(resp)

@@ -386,15 +386,23 @@ func (h *Handler) handleDeleteGroups(_ context.Context, req *conn.Request) conn.
 	})
 }
 
+// describeFailures answers each of groups with code in a
+// ConsumerGroupDescribe response.
+func describeFailures(groups []string, code int16) []kmsg.ConsumerGroupDescribeResponseGroup {
+	out := make([]kmsg.ConsumerGroupDescribeResponseGroup, 0, len(groups))
+	for _, id := range groups {
+		g := kmsg.NewConsumerGroupDescribeResponseGroup()
+		g.Group, g.ErrorCode = id, code
+		out = append(out, g)
+	}
+	return out
+}
+
 func (h *Handler) handleConsumerGroupDescribe(_ context.Context, req *conn.Request) conn.Reply {
 	r := req.Body.(*kmsg.ConsumerGroupDescribeRequest)
 	if !h.consumerProtocolEnabled() {
 		resp := r.ResponseKind().(*kmsg.ConsumerGroupDescribeResponse)
-		for _, id := range r.Groups {
-			g := kmsg.NewConsumerGroupDescribeResponseGroup()
-			g.Group, g.ErrorCode = id, kerr.UnsupportedVersion.Code
-			resp.Groups = append(resp.Groups, g)
-		}
+		resp.Groups = describeFailures(r.Groups, kerr.UnsupportedVersion.Code)
 		return respond(resp)
 	}
 	sub := *r
@@ -408,10 +416,6 @@ func (h *Handler) handleConsumerGroupDescribe(_ context.Context, req *conn.Reque
 				}
 			}
 		}
-		for _, id := range denied {
-			g := kmsg.NewConsumerGroupDescribeResponseGroup()
-			g.Group, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
-			resp.Groups = append(resp.Groups, g)
-		}
+		resp.Groups = append(resp.Groups, describeFailures(denied, kerr.GroupAuthorizationFailed.Code)...)
 	})
 }
