@@ -64,7 +64,7 @@ func TestFeatureFlags(t *testing.T) {
 	cl := b.Client()
 
 	supported, finalized, epoch := features(t, b.Addr, 4)
-	wantSupported := map[string][2]int16{"metadata.version": {25, 25}, "group.version": {0, 1}, "transaction.version": {0, 0}}
+	wantSupported := map[string][2]int16{"metadata.version": {25, 25}, "group.version": {0, 1}, "transaction.version": {0, 2}}
 	if len(supported) != len(wantSupported) {
 		t.Errorf("v4 supported features %v, want %v", supported, wantSupported)
 	}
@@ -73,8 +73,8 @@ func TestFeatureFlags(t *testing.T) {
 			t.Errorf("v4 supported %s: %v, want %v", name, supported[name], r)
 		}
 	}
-	if len(finalized) != 2 || finalized["metadata.version"] != 25 || finalized["group.version"] != 1 {
-		t.Errorf("v4 finalized %v, want metadata.version 25 and group.version 1 (transaction.version 0 is not listed)", finalized)
+	if len(finalized) != 3 || finalized["metadata.version"] != 25 || finalized["group.version"] != 1 || finalized["transaction.version"] != 2 {
+		t.Errorf("v4 finalized %v, want metadata.version 25, group.version 1 and transaction.version 2", finalized)
 	}
 	if epoch < 0 {
 		t.Errorf("finalized features epoch %d", epoch)
@@ -125,7 +125,7 @@ func TestFeatureFlags(t *testing.T) {
 	}
 
 	refused(send(1, false, update{"sarama.unsupported.feature", 1, 1}), kerr.InvalidUpdateVersion, "does not support this feature")
-	refused(send(1, false, update{"transaction.version", 2, 1}), kerr.InvalidUpdateVersion, "only supports versions 0-0")
+	refused(send(1, false, update{"transaction.version", 3, 1}), kerr.InvalidUpdateVersion, "only supports versions 0-2")
 	refused(send(1, false, update{"metadata.version", 7, 2}), kerr.InvalidUpdateVersion, "only supports versions 25-25")
 	refused(send(1, false, update{"group.version", 0, 1}), kerr.InvalidUpdateVersion, "without setting the upgrade type")
 	refused(send(1, false, update{"group.version", -1, 2}), kerr.InvalidUpdateVersion, "cannot be less than 0")
@@ -158,8 +158,8 @@ func TestFeatureFlags(t *testing.T) {
 	if resp := send(0, false, update{"group.version", 0, 2}); resp.ErrorCode != 0 {
 		t.Fatalf("downgrade: %v", kerr.ErrorForCode(resp.ErrorCode))
 	}
-	if _, f, _ := features(t, b.Addr, 4); len(f) != 1 {
-		t.Errorf("finalized after the downgrade: %v, want metadata.version only", f)
+	if _, f, _ := features(t, b.Addr, 4); len(f) != 2 || f["group.version"] != 0 {
+		t.Errorf("finalized after the downgrade: %v, want metadata.version and transaction.version only", f)
 	}
 	heartbeat := func() int16 { return joinHeartbeat(ctx, t, cl) }
 	if code := heartbeat(); code != kerr.UnsupportedVersion.Code {

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
+	"github.com/samsa-broker/samsa/internal/record"
 )
 
 func createTopic(t *testing.T, adm *kadm.Client, name string, partitions int32, configs map[string]*string) {
@@ -307,4 +308,44 @@ func TestAdminRequestsNamingATopicTwice(t *testing.T) {
 	if n := partitionsOf("once"); n != 1 {
 		t.Fatalf("the topic after refused requests has %d partitions, want 1", n)
 	}
+}
+
+// TestProduceByTopicID: Produce v13 names topics by id (KIP-516): a known id
+// is written and answered under its id, an unknown one in the same request
+// gets UNKNOWN_TOPIC_ID and nothing else is affected.
+func TestProduceByTopicID(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	adm := b.Admin()
+	createTopic(t, adm, "by-id", 2, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	listed, err := adm.ListTopics(ctx, "by-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, unknown := [16]byte(listed["by-id"].ID), [16]byte{0xde, 0xad}
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 13, -1, 5000
+	for _, id := range [][16]byte{unknown, known} {
+		rt := kmsg.NewProduceRequestTopic()
+		rt.TopicID = id
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition = 1
+		rp.Records = record.Build(record.BatchSpec{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
+			Timestamp: time.Now().UnixMilli(), Records: []record.RecordSpec{{Value: []byte("by id")}}})
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+	}
+	resp := dial(t, b.Addr).roundTrip(req).(*kmsg.ProduceResponse)
+	want := map[[16]byte]int16{known: 0, unknown: kerr.UnknownTopicID.Code}
+	if len(resp.Topics) != 2 {
+		t.Fatalf("response topics: %+v", resp.Topics)
+	}
+	for _, rt := range resp.Topics {
+		code, ok := want[rt.TopicID]
+		if !ok || len(rt.Partitions) != 1 || rt.Partitions[0].Partition != 1 || rt.Partitions[0].ErrorCode != code {
+			t.Errorf("topic %x: %+v, want error %v", rt.TopicID, rt.Partitions, kerr.ErrorForCode(code))
+		}
+	}
+	got := consumeAll(t, b.Addr, "by-id", map[int32][]string{1: {"by id"}})
+	equalPartitions(t, map[int32][]string{1: {"by id"}}, got)
 }

@@ -115,8 +115,52 @@ func sorted(v []string) []string {
 	return v
 }
 
+// transactionProtocols runs fn against a fresh broker once per transaction
+// protocol franz-go speaks: with transaction.version finalized at 2 (the
+// default: KIP-890 part 2) and at 0 (v1: AddPartitionsToTxn, AddOffsetsToTxn
+// and one epoch per producer session).
+func transactionProtocols(t *testing.T, fn func(t *testing.T, b *brokertest.Broker, v2 bool)) {
+	for _, v2 := range []bool{true, false} {
+		name := "v2"
+		if !v2 {
+			name = "v1"
+		}
+		t.Run(name, func(t *testing.T) {
+			b := brokertest.Start(t, nil)
+			if !v2 {
+				req := kmsg.NewPtrUpdateFeaturesRequest()
+				fu := kmsg.NewUpdateFeaturesRequestFeatureUpdate()
+				fu.Feature, fu.MaxVersionLevel, fu.UpgradeType, fu.AllowDowngrade = "transaction.version", 0, 2, true
+				req.FeatureUpdates = append(req.FeatureUpdates, fu)
+				resp, err := req.RequestWith(brokertest.Context(t, 10*time.Second), b.Client())
+				if err != nil || resp.ErrorCode != 0 {
+					t.Fatalf("finalize transaction.version 0: %v %+v", err, resp)
+				}
+			}
+			fn(t, b, v2)
+		})
+	}
+}
+
+// wantEpoch checks the producer epoch of a transactional id: under v2 every
+// transaction's end bumps it, under v1 it stays at InitProducerId's.
+func wantEpoch(ctx context.Context, t *testing.T, adm *kadm.Client, id string, v2 bool, transactions int) {
+	t.Helper()
+	described, err := adm.DescribeTransactions(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := described[id].ProducerEpoch
+	if want := 0; v2 && int(got) < transactions || !v2 && int(got) != want {
+		t.Fatalf("%s has epoch %d after %d transactions (protocol v2 %v)", id, got, transactions, v2)
+	}
+}
+
 func TestTransactionsCommitAndAbort(t *testing.T) {
-	b := brokertest.Start(t, nil)
+	transactionProtocols(t, testTransactionsCommitAndAbort)
+}
+
+func testTransactionsCommitAndAbort(t *testing.T, b *brokertest.Broker, v2 bool) {
 	createTopic(t, b.Admin(), "txn", 3, nil)
 	cl := txnProducer(b, "tx-commit-abort")
 
@@ -181,6 +225,7 @@ func TestTransactionsCommitAndAbort(t *testing.T) {
 	if d := described["tx-commit-abort"]; d.State != "CompleteCommit" || d.ProducerID < 0 {
 		t.Fatalf("describe transactions: %+v", d)
 	}
+	wantEpoch(ctx, t, adm, "tx-commit-abort", v2, 4)
 
 	// ListTransactions v2 filters by a pattern the whole id must match.
 	other := txnProducer(b, "tx-other")
@@ -315,7 +360,10 @@ func TestTransactionSurvivesRestart(t *testing.T) {
 // consumed offsets are committed in the same transaction as the output, so
 // an aborted round changes neither.
 func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
-	b := brokertest.Start(t, nil)
+	transactionProtocols(t, testExactlyOnceConsumeTransformProduce)
+}
+
+func testExactlyOnceConsumeTransformProduce(t *testing.T, b *brokertest.Broker, v2 bool) {
 	adm := b.Admin()
 	createTopic(t, adm, "eos-in", 2, nil)
 	createTopic(t, adm, "eos-out", 2, nil)
@@ -414,6 +462,7 @@ func TestExactlyOnceConsumeTransformProduce(t *testing.T) {
 	if !slices.Equal(got, sorted(want)) {
 		t.Fatalf("read_committed output has %d records, want the 40 committed ones: %v", len(got), got)
 	}
+	wantEpoch(ctx, t, adm, "tx-eos", v2, 2)
 }
 
 // TestTransactionRequestErrors sends transaction requests a correct client
@@ -480,20 +529,8 @@ func TestTransactionRequestErrors(t *testing.T) {
 		Transactional: true, Timestamp: time.Now().UnixMilli(),
 		Records: []record.RecordSpec{{Value: []byte("stray")}},
 	})
-	prod := kmsg.NewPtrProduceRequest()
-	prod.Acks, prod.TimeoutMillis = -1, 5000
-	id := "e1"
-	prod.TransactionID = &id
-	pt := kmsg.NewProduceRequestTopic()
-	pt.Topic = "errs"
-	pp := kmsg.NewProduceRequestTopicPartition()
-	pp.Partition, pp.Records = 0, batch
-	pt.Partitions = append(pt.Partitions, pp)
-	prod.Topics = append(prod.Topics, pt)
-	prodResp, err := prod.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// v11: transaction protocol v1, where Produce does not add partitions.
+	prodResp := dial(t, b.Addr).roundTrip(txnProduce(11, "e1", "errs", batch)).(*kmsg.ProduceResponse)
 	wantErr("transactional batch outside the transaction", prodResp.Topics[0].Partitions[0].ErrorCode, kerr.InvalidTxnState)
 	ends, err := b.Admin().ListEndOffsets(ctx, "errs")
 	if err != nil {
@@ -501,5 +538,120 @@ func TestTransactionRequestErrors(t *testing.T) {
 	}
 	if o, _ := ends.Lookup("errs", 0); o.Offset != 0 {
 		t.Errorf("a refused transactional batch was stored: end offset %d", o.Offset)
+	}
+}
+
+// txnProduce is a Produce request at version of one batch to partition 0 of
+// topic for the transactional id.
+func txnProduce(version int16, txnID, topic string, batch []byte) *kmsg.ProduceRequest {
+	prod := kmsg.NewPtrProduceRequest()
+	prod.Version, prod.Acks, prod.TimeoutMillis = version, -1, 5000
+	prod.TransactionID = &txnID
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = topic
+	pp := kmsg.NewProduceRequestTopicPartition()
+	pp.Partition, pp.Records = 0, batch
+	pt.Partitions = append(pt.Partitions, pp)
+	prod.Topics = append(prod.Topics, pt)
+	return prod
+}
+
+// TestTransactionProtocolV2Requests drives transaction protocol v2 (KIP-890
+// part 2) request by request: Produce v12 and TxnOffsetCommit v5 add their
+// partitions to the transaction themselves, EndTxn v5 bumps the epoch and
+// names it, a retried EndTxn gets the same answer, and the ended
+// transaction's epoch can no longer write.
+func TestTransactionProtocolV2Requests(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Admin(), "v2", 1, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	adm := b.Admin()
+	rc := dial(t, b.Addr)
+	const id = "v2-tx"
+
+	initReq := kmsg.NewPtrInitProducerIDRequest()
+	initReq.Version = 5
+	initReq.TransactionalID, initReq.TransactionTimeoutMillis = kmsg.StringPtr(id), 10000
+	init := rc.roundTrip(initReq).(*kmsg.InitProducerIDResponse)
+	if init.ErrorCode != 0 {
+		t.Fatalf("init: %v", kerr.ErrorForCode(init.ErrorCode))
+	}
+	pid, epoch := init.ProducerID, init.ProducerEpoch
+	batch := func(epoch int16, seq int32, value string) []byte {
+		return record.Build(record.BatchSpec{
+			ProducerID: pid, ProducerEpoch: epoch, BaseSequence: seq,
+			Transactional: true, Timestamp: time.Now().UnixMilli(),
+			Records: []record.RecordSpec{{Value: []byte(value)}},
+		})
+	}
+	produce := func(epoch int16, seq int32, value string) int16 {
+		t.Helper()
+		resp := rc.roundTrip(txnProduce(12, id, "v2", batch(epoch, seq, value))).(*kmsg.ProduceResponse)
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	if code := produce(epoch, 0, "first"); code != 0 {
+		t.Fatalf("produce v12 to a partition not yet in the transaction: %v", kerr.ErrorForCode(code))
+	}
+	described, err := adm.DescribeTransactions(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := described[id]; d.State != "Ongoing" || len(d.Topics["v2"]) != 1 {
+		t.Fatalf("after produce v12: %+v", d)
+	}
+
+	commit := kmsg.NewPtrTxnOffsetCommitRequest()
+	commit.Version = 5
+	commit.TransactionalID, commit.Group, commit.ProducerID, commit.ProducerEpoch = id, "v2-group", pid, epoch
+	commit.Generation = -1
+	ct := kmsg.NewTxnOffsetCommitRequestTopic()
+	ct.Topic = "v2"
+	cp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+	cp.Partition, cp.Offset = 0, 7
+	ct.Partitions = append(ct.Partitions, cp)
+	commit.Topics = append(commit.Topics, ct)
+	if resp := rc.roundTrip(commit).(*kmsg.TxnOffsetCommitResponse); resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("TxnOffsetCommit v5 without AddOffsetsToTxn: %v", kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode))
+	}
+
+	end := func(epoch int16, commit bool) *kmsg.EndTxnResponse {
+		t.Helper()
+		req := kmsg.NewPtrEndTxnRequest()
+		req.Version = 5
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit = id, pid, epoch, commit
+		return rc.roundTrip(req).(*kmsg.EndTxnResponse)
+	}
+	for _, what := range []string{"commit", "retried commit"} {
+		if resp := end(epoch, true); resp.ErrorCode != 0 || resp.ProducerID != pid || resp.ProducerEpoch != epoch+1 {
+			t.Fatalf("%s: %v, producer %d epoch %d; want %d/%d", what, kerr.ErrorForCode(resp.ErrorCode), resp.ProducerID, resp.ProducerEpoch, pid, epoch+1)
+		}
+	}
+	// A late write of the committed transaction is fenced, not taken into
+	// the next one.
+	if code := produce(epoch, 1, "late"); code != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("produce with the ended transaction's epoch: %v, want INVALID_PRODUCER_EPOCH", kerr.ErrorForCode(code))
+	}
+	if got := readAll(t, b, "v2", true); !slices.Equal(got, []string{"first"}) {
+		t.Fatalf("read_committed: %v", got)
+	}
+	offsets, err := adm.FetchOffsets(ctx, "v2-group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := offsets.Lookup("v2", 0); o.At != 7 {
+		t.Fatalf("committed offset %d, want 7", o.At)
+	}
+	// The next transaction runs at the new epoch, its sequence from 0.
+	if code := produce(epoch+1, 0, "second"); code != 0 {
+		t.Fatalf("produce at the bumped epoch: %v", kerr.ErrorForCode(code))
+	}
+	if resp := end(epoch+1, false); resp.ErrorCode != 0 || resp.ProducerEpoch != epoch+2 {
+		t.Fatalf("abort: %v epoch %d", kerr.ErrorForCode(resp.ErrorCode), resp.ProducerEpoch)
+	}
+	if got := readAll(t, b, "v2", true); !slices.Equal(got, []string{"first"}) {
+		t.Fatalf("read_committed after the abort: %v", got)
+	}
+	if resp := end(epoch+2, true); resp.ErrorCode != kerr.InvalidTxnState.Code {
+		t.Fatalf("commit with no transaction open: %v", kerr.ErrorForCode(resp.ErrorCode))
 	}
 }

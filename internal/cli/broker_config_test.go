@@ -107,7 +107,7 @@ func TestClusterFeaturesCommands(t *testing.T) {
 	if got := levelOf("group.version"); got != "0-1 0" {
 		t.Fatalf("after the downgrade group.version: %q", got)
 	}
-	if out := run(exitFailure, "cluster", "features", "upgrade", "--feature", "transaction.version=2"); !strings.Contains(out, "only supports versions 0-0") {
+	if out := run(exitFailure, "cluster", "features", "upgrade", "--feature", "transaction.version=3"); !strings.Contains(out, "only supports versions 0-2") {
 		t.Fatalf("an unsupported level: %s", out)
 	}
 	run(exitOK, "cluster", "features", "upgrade", "--feature", "group.version=1")

@@ -1,6 +1,6 @@
 package handler
 
-// Produce: v0-11
+// Produce: v0-13
 //
 // Behavior:
 // * Record batch v2 only: older message formats (v0-2 requests carry them)
@@ -27,6 +27,12 @@ package handler
 //   INVALID_PRODUCER_EPOCH, a partition outside the transaction
 //   INVALID_TXN_STATE. Its records stay invisible to read_committed
 //   consumers until the transaction's marker is written.
+// * v12+ (transaction protocol v2, KIP-890 part 2): the request's
+//   transactional partitions join the producer's transaction first (one
+//   coordinator write for all that are new, starting the transaction if none
+//   is open), so the producer sends no AddPartitionsToTxn. A fenced epoch
+//   gets INVALID_PRODUCER_EPOCH, a transaction still completing
+//   CONCURRENT_TRANSACTIONS (retried by the client)
 //
 // Version notes:
 // * v2: log append time
@@ -34,10 +40,13 @@ package handler
 // * v5: log start offset
 // * v8: record errors, error message
 // * v9: flexible
+// * v12: transaction protocol v2 (above)
+// * v13: topics named by id (KIP-516); an unknown id → UNKNOWN_TOPIC_ID
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 
@@ -146,12 +155,12 @@ func hasRepeatedPartition(topics []kmsg.ProduceRequestTopic) bool {
 	return false
 }
 
-func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply {
+func (h *Handler) handleProduce(ctx context.Context, req *conn.Request) conn.Reply {
 	// The fetches waiting for these partitions are completed once the
 	// whole request is appended (so they see all of it) and its response
 	// is on its way (so they do not delay it), as Kafka does.
 	var notes partition.Notifications
-	reply := h.produce(req, req.Body.(*kmsg.ProduceRequest), &notes)
+	reply := h.produce(ctx, req, req.Body.(*kmsg.ProduceRequest), &notes)
 	if !notes.Empty() {
 		reply.After = notes.Flush
 	}
@@ -160,7 +169,7 @@ func (h *Handler) handleProduce(_ context.Context, req *conn.Request) conn.Reply
 
 // produce appends r's batches and returns the reply, collecting the
 // notifications of waiting fetches in notes.
-func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *partition.Notifications) conn.Reply {
+func (h *Handler) produce(ctx context.Context, req *conn.Request, r *kmsg.ProduceRequest, notes *partition.Notifications) conn.Reply {
 	resp := r.ResponseKind().(*kmsg.ProduceResponse)
 	if r.Acks != 0 && r.Acks != 1 && r.Acks != -1 {
 		return respond(produceError(resp, r, kerr.InvalidRequiredAcks.Code))
@@ -171,14 +180,23 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 		}
 		return respond(produceError(resp, r, kerr.TransactionalIDAuthorizationFailed.Code))
 	}
+	var unknownIDs map[[16]byte]bool
+	if r.Version >= 13 {
+		unknownIDs = h.resolveProduceTopicIDs(r.Topics)
+	}
 	r.Topics = collapseRepeatedPartitions(r.Topics)
+	var joinCode int16
+	if r.Version >= 12 && r.TransactionID != nil {
+		joinCode = h.joinTransaction(ctx, req, *r.TransactionID, r.Topics)
+	}
 	failed := false
 	var waits []produceWait
 	for _, rt := range r.Topics {
 		topic := kmsg.NewProduceResponseTopic()
-		topic.Topic = rt.Topic
+		topic.Topic, topic.TopicID = rt.Topic, rt.TopicID
 		topic.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
-		writable := h.allowedTopic(req, acl.OpWrite, rt.Topic)
+		unknownID := unknownIDs[rt.TopicID]
+		writable := !unknownID && h.allowedTopic(req, acl.OpWrite, rt.Topic)
 		for i, rp := range rt.Partitions {
 			pr := &topic.Partitions[i]
 			*pr = kmsg.NewProduceResponseTopicPartition()
@@ -186,6 +204,11 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 			pr.BaseOffset = -1
 			pr.LogAppendTime = -1
 			pr.LogStartOffset = -1
+			if unknownID {
+				pr.ErrorCode = kerr.UnknownTopicID.Code
+				failed = true
+				continue
+			}
 			if !writable {
 				pr.ErrorCode = kerr.TopicAuthorizationFailed.Code
 				failed = true
@@ -207,7 +230,7 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 				pr.ErrorCode = kerr.UnsupportedForMessageFormat.Code
 				continue
 			}
-			if code := h.checkTransactional(rt.Topic, rp.Partition, rp.Records); code != 0 {
+			if code := h.checkTransactional(rt.Topic, rp.Partition, rp.Records, joinCode); code != 0 {
 				pr.ErrorCode = code
 				failed = true
 				continue
@@ -279,13 +302,91 @@ func (h *Handler) produce(req *conn.Request, r *kmsg.ProduceRequest, notes *part
 	})
 }
 
-// checkTransactional verifies a transactional batch against the transaction
-// coordinator; it returns 0 for any other batch. Only the first batch's
-// header is read: the partition refuses requests with more than one batch.
-func (h *Handler) checkTransactional(topic string, partition int32, records []byte) int16 {
+// resolveProduceTopicIDs names the topics of a v13+ request, which address
+// them by id, and returns the ids no topic has. Those get a name no topic can
+// have, so that collapseRepeatedPartitions keeps them apart.
+func (h *Handler) resolveProduceTopicIDs(topics []kmsg.ProduceRequestTopic) map[[16]byte]bool {
+	var unknown map[[16]byte]bool
+	for i := range topics {
+		rt := &topics[i]
+		if name, ok := h.catalog.Metadata().TopicName(rt.TopicID); ok {
+			rt.Topic = name
+			continue
+		}
+		if unknown == nil {
+			unknown = map[[16]byte]bool{}
+		}
+		unknown[rt.TopicID] = true
+		rt.Topic = fmt.Sprintf("unknown topic id %x", rt.TopicID)
+	}
+	return unknown
+}
+
+// transactionalHeader returns the header of a transactional data batch; ok
+// is false for any other batch. Only the first batch's header is read: the
+// partition refuses requests with more than one batch, and reports malformed
+// and control batches.
+func transactionalHeader(records []byte) (record.Header, bool) {
 	hdr, err := record.ParseHeader(records)
 	if err != nil || !hdr.IsTransactional() || hdr.IsControl() {
-		return 0 // the append reports malformed and control batches
+		return record.Header{}, false
+	}
+	return hdr, true
+}
+
+// joinTransaction adds the partitions of a v12+ request's transactional
+// batches to the producer's transaction (transaction protocol v2) and
+// returns the error code for those batches, 0 when they joined. Partitions
+// the request may not write are left to the append loop to refuse.
+func (h *Handler) joinTransaction(ctx context.Context, req *conn.Request, txnID string, topics []kmsg.ProduceRequestTopic) int16 {
+	var parts []txn.TopicPartition
+	var producer record.Header
+	for _, rt := range topics {
+		if !h.allowedTopic(req, acl.OpWrite, rt.Topic) {
+			continue
+		}
+		for _, rp := range rt.Partitions {
+			hdr, ok := transactionalHeader(rp.Records)
+			if !ok {
+				continue
+			}
+			if p, ok := h.catalog.Partition(rt.Topic, rp.Partition); !ok || p.Internal {
+				continue
+			}
+			if len(parts) == 0 {
+				producer = hdr
+			}
+			parts = append(parts, txn.TopicPartition{Topic: rt.Topic, Partition: rp.Partition})
+		}
+	}
+	if len(parts) == 0 {
+		return 0
+	}
+	err := h.opts.Transactions.AddPartitions(ctx, txnID, producer.ProducerID, producer.ProducerEpoch, parts, true)
+	if err == nil {
+		return 0
+	}
+	h.log.Debug("transactional produce could not join the transaction", "transactional_id", txnID, "producer_id", producer.ProducerID, "err", err)
+	switch code := txnErrorCode(err, 0, math.MaxInt16); code {
+	case kerr.CoordinatorLoadInProgress.Code, kerr.CoordinatorNotAvailable.Code, kerr.NotCoordinator.Code:
+		// Produce's retriable error for a coordinator that cannot answer
+		// now, as Kafka answers it.
+		return kerr.NotEnoughReplicas.Code
+	default:
+		return code
+	}
+}
+
+// checkTransactional verifies a transactional batch against the transaction
+// coordinator; it returns 0 for any other batch. joinCode is the outcome of
+// joinTransaction for v12+ requests: a batch that could not join gets it.
+func (h *Handler) checkTransactional(topic string, partition int32, records []byte, joinCode int16) int16 {
+	hdr, ok := transactionalHeader(records)
+	if !ok {
+		return 0
+	}
+	if joinCode != 0 {
+		return joinCode
 	}
 	tp := txn.TopicPartition{Topic: topic, Partition: partition}
 	if err := h.opts.Transactions.Verify(hdr.ProducerID, hdr.ProducerEpoch, tp); err != nil {
@@ -325,7 +426,7 @@ func (h *Handler) waitProduced(ctx context.Context, waits []produceWait, timeout
 func produceError(resp *kmsg.ProduceResponse, r *kmsg.ProduceRequest, code int16) *kmsg.ProduceResponse {
 	for _, rt := range r.Topics {
 		topic := kmsg.NewProduceResponseTopic()
-		topic.Topic = rt.Topic
+		topic.Topic, topic.TopicID = rt.Topic, rt.TopicID
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewProduceResponseTopicPartition()
 			pr.Partition, pr.ErrorCode = rp.Partition, code

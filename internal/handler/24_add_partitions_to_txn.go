@@ -73,7 +73,7 @@ func (h *Handler) handleAddPartitionsToTxn(_ context.Context, req *conn.Request)
 		}))
 	}
 	return await(func(ctx context.Context) kmsg.Response {
-		err := h.opts.Transactions.AddPartitions(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, parts)
+		err := h.opts.Transactions.AddPartitions(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, parts, false)
 		if err != nil {
 			h.log.Debug("AddPartitionsToTxn refused", "transactional_id", r.TransactionalID, "err", err)
 		}

@@ -44,7 +44,7 @@ func (h *Handler) handleAddOffsetsToTxn(_ context.Context, req *conn.Request) co
 	}
 	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}
 	return await(func(ctx context.Context) kmsg.Response {
-		err := h.opts.Transactions.AddPartitions(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, []txn.TopicPartition{tp})
+		err := h.opts.Transactions.AddPartitions(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, []txn.TopicPartition{tp}, false)
 		if err != nil {
 			h.log.Debug("AddOffsetsToTxn refused", "transactional_id", r.TransactionalID, "err", err)
 		}

@@ -1,6 +1,6 @@
 package handler
 
-// EndTxn: v0-4
+// EndTxn: v0-5
 //
 // Behavior:
 // * Commits or aborts the producer's transaction: the coordinator logs the
@@ -14,8 +14,13 @@ package handler
 // Version notes:
 // * v2: PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH)
 // * v3: flexible
-// * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent). v5
-//   (transactions v2, an epoch bump per transaction) is not offered
+// * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
+// * v5: transaction protocol v2 (KIP-890 part 2): every EndTxn bumps the
+//   epoch (the markers carry the new one, so a late write of the ended
+//   transaction is fenced) and the response names the producer id and epoch
+//   of the next transaction (a new id once the epoch runs out). A retry of
+//   a lost response names the epoch before the bump and gets the same
+//   answer; an abort with no transaction open is allowed
 
 import (
 	"context"
@@ -35,9 +40,11 @@ func (h *Handler) handleEndTxn(_ context.Context, req *conn.Request) conn.Reply 
 		return respond(resp)
 	}
 	return await(func(ctx context.Context) kmsg.Response {
-		err := h.opts.Transactions.EndTxn(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, r.Commit)
+		pid, epoch, err := h.opts.Transactions.EndTxn(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, r.Commit, r.Version >= 5)
 		if err != nil {
 			h.log.Debug("EndTxn refused", "transactional_id", r.TransactionalID, "commit", r.Commit, "err", err)
+		} else if r.Version >= 5 {
+			resp.ProducerID, resp.ProducerEpoch = pid, epoch
 		}
 		resp.ErrorCode = txnErrorCode(err, r.Version, 2)
 		return resp

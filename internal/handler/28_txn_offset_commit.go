@@ -1,6 +1,6 @@
 package handler
 
-// TxnOffsetCommit: v0-4
+// TxnOffsetCommit: v0-5
 //
 // Behavior:
 // * Stores the offsets as pending in the group coordinator, written to
@@ -8,8 +8,8 @@ package handler
 //   committed offsets when the transaction's COMMIT marker reaches that
 //   partition, and are dropped by an ABORT
 // * The producer must have added the group with AddOffsetsToTxn in its open
-//   transaction: otherwise INVALID_TXN_STATE (or the producer errors of
-//   AddPartitionsToTxn) on every partition
+//   transaction (v5+: the commit adds it): otherwise INVALID_TXN_STATE (or
+//   the producer errors of AddPartitionsToTxn) on every partition
 // * Group checks (v3+ member and generation) as OffsetCommit
 //
 // Version notes:
@@ -17,7 +17,9 @@ package handler
 // * v3: flexible; generation, member and instance id; PRODUCER_FENCED
 //   (older versions get INVALID_PRODUCER_EPOCH)
 // * v4: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
-// * v5 (transactions v2) is not offered
+// * v5: transaction protocol v2 (KIP-890 part 2): the commit adds the
+//   group's __consumer_offsets partition to the transaction itself, starting
+//   one if none is open, as AddOffsetsToTxn did
 
 import (
 	"context"
@@ -52,9 +54,20 @@ func (h *Handler) handleTxnOffsetCommit(_ context.Context, req *conn.Request) co
 		return respond(resp)
 	}
 	tp := txn.TopicPartition{Topic: OffsetsTopic, Partition: h.groups.PartitionFor(r.Group)}
-	if err := h.opts.Transactions.Verify(r.ProducerID, r.ProducerEpoch, tp); err != nil {
+	refused := func(err error) *kmsg.TxnOffsetCommitResponse {
 		h.log.Debug("TxnOffsetCommit refused", "transactional_id", r.TransactionalID, "group", r.Group, "err", err)
-		return respond(group.TxnCommitFailure(r, txnErrorCode(err, r.Version, 3)))
+		return group.TxnCommitFailure(r, txnErrorCode(err, r.Version, 3))
 	}
-	return viaCoordinator(req, h.groups.TxnOffsetCommit)
+	if r.Version < 5 {
+		if err := h.opts.Transactions.Verify(r.ProducerID, r.ProducerEpoch, tp); err != nil {
+			return respond(refused(err))
+		}
+		return viaCoordinator(req, h.groups.TxnOffsetCommit)
+	}
+	return viaCoordinator(req, func(ctx context.Context, r *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse {
+		if err := h.opts.Transactions.AddPartitions(ctx, r.TransactionalID, r.ProducerID, r.ProducerEpoch, []txn.TopicPartition{tp}, true); err != nil {
+			return refused(err)
+		}
+		return h.groups.TxnOffsetCommit(ctx, r)
+	})
 }

@@ -6,11 +6,10 @@ package handler
 // Minimum versions stay at Kafka 3.x floors so older clients (sarama's 2.1
 // protocol, brod's JoinGroup v0/v1) keep working. A maximum is raised only
 // when that version's semantics are implemented (protocol-pitfalls.md §4):
-// Produce stops at 11 because 12 implies transaction protocol v2, Fetch at 12
-// because 13+ address topics by id only, and so on.
+// ListOffsets stops at 10 because 11 is tiered storage's, and so on.
 func (h *Handler) apiTable() []api {
 	return []api{
-		{key: 0, min: 0, max: 11, handle: h.handleProduce},
+		{key: 0, min: 0, max: 13, handle: h.handleProduce},
 		{key: 1, min: 4, max: 17, handle: h.handleFetch},
 		{key: 2, min: 0, max: 10, handle: h.handleListOffsets},
 		{key: 3, min: 0, max: 13, handle: h.handleMetadata},
@@ -32,8 +31,8 @@ func (h *Handler) apiTable() []api {
 		{key: 23, min: 0, max: 4, handle: h.handleOffsetForLeaderEpoch},
 		{key: 24, min: 0, max: 3, handle: h.handleAddPartitionsToTxn},
 		{key: 25, min: 0, max: 4, handle: h.handleAddOffsetsToTxn},
-		{key: 26, min: 0, max: 4, handle: h.handleEndTxn},
-		{key: 28, min: 0, max: 4, handle: h.handleTxnOffsetCommit},
+		{key: 26, min: 0, max: 5, handle: h.handleEndTxn},
+		{key: 28, min: 0, max: 5, handle: h.handleTxnOffsetCommit},
 		{key: 29, min: 0, max: 3, handle: h.handleDescribeAcls},
 		{key: 30, min: 0, max: 3, handle: h.handleCreateAcls},
 		{key: 31, min: 0, max: 3, handle: h.handleDeleteAcls},

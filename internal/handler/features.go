@@ -9,8 +9,12 @@ package handler
 //   - group.version 1 enables the KIP-848 consumer protocol, as in Kafka;
 //     at 0, ConsumerGroupHeartbeat and ConsumerGroupDescribe answer
 //     UNSUPPORTED_VERSION;
-//   - transaction.version is 0 only: transaction protocol v2 (KIP-890) is
-//     not implemented, so it cannot be finalized higher.
+//   - transaction.version 2 tells clients to speak transaction protocol v2
+//     (KIP-890 part 2: Produce v12+ and TxnOffsetCommit v5+ add partitions
+//     themselves, EndTxn v5+ bumps the epoch), as Kafka 4.0 finalizes it
+//     for a new cluster. The broker serves both protocols whatever the
+//     level, telling them apart by request version as Kafka does; the level
+//     only decides which one clients choose.
 // kraft.version is not listed (there is no KRaft quorum), nor are share,
 // streams and eligible-leader-replica features.
 
@@ -39,7 +43,7 @@ type supportedFeature struct {
 var supportedFeatures = map[string]supportedFeature{
 	featureMetadataVersion:    {min: metadataVersion40IV3, max: metadataVersion40IV3, initial: metadataVersion40IV3},
 	featureGroupVersion:       {min: 0, max: 1, initial: 1},
-	featureTransactionVersion: {min: 0, max: 0, initial: 0},
+	featureTransactionVersion: {min: 0, max: 2, initial: 2},
 }
 
 // Upgrade types of UpdateFeatures v1+ (v0's AllowDowngrade means a safe

@@ -103,8 +103,13 @@ type GroupCoordinator interface {
 // TxnCoordinator serves the transaction APIs (internal/txn).
 type TxnCoordinator interface {
 	InitProducerID(ctx context.Context, txnID string, timeout time.Duration, expectedID int64, expectedEpoch int16) (int64, int16, error)
-	AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []txn.TopicPartition) error
-	EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit bool) error
+	// AddPartitions adds parts to the producer's transaction; v2 marks the
+	// implicit adds of transaction protocol v2 (Produce v12+, TxnOffsetCommit
+	// v5+).
+	AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []txn.TopicPartition, v2 bool) error
+	// EndTxn ends the transaction; v2 (EndTxn v5+) bumps the epoch. It
+	// returns the producer id and epoch of the producer's next transaction.
+	EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit, v2 bool) (int64, int16, error)
 	// Verify reports whether the producer's open transaction holds tp.
 	Verify(producerID int64, epoch int16, tp txn.TopicPartition) error
 	Describe(txnID string) (txn.Info, bool, error)

@@ -6,7 +6,14 @@
 //
 // A transaction moves Empty → Ongoing (AddPartitionsToTxn, AddOffsetsToTxn)
 // → PrepareCommit/PrepareAbort (EndTxn) → CompleteCommit/CompleteAbort once
-// every marker is written. Each state is logged before it is acted on, so a
+// every marker is written.
+//
+// Transaction protocol v2 (KIP-890 part 2, Produce v12+, TxnOffsetCommit v5+,
+// EndTxn v5+) differs in two ways: partitions join the transaction when the
+// producer first writes to them, and every EndTxn bumps the epoch (its
+// markers carry the new one), so a late write of a finished transaction is
+// fenced instead of landing in the next. An epoch that runs out moves the
+// transactional id to a new producer id when its transaction completes. Each state is logged before it is acted on, so a
 // coordinator that restarts in a Prepare state writes the markers again
 // (markers are idempotent) and completes it. Ongoing transactions that
 // outlive their timeout are aborted with a bumped epoch, which fences the
@@ -126,7 +133,20 @@ type state struct {
 	partitions map[TopicPartition]struct{}
 	started    time.Time // when the open transaction began
 	updated    time.Time
+	// clientVersion is the transaction protocol the transaction's requests
+	// speak (Kafka's ClientTransactionVersion): 2 bumps the epoch at every
+	// end, 0 does not.
+	clientVersion int16
+	// nextProducerID is the producer id a Prepare state moves to once its
+	// markers are written, because the epoch ran out (protocol v2); -1
+	// otherwise. prevProducerID is the id it moved from, so a retried
+	// EndTxn of the old id is recognised; -1 otherwise.
+	nextProducerID int64
+	prevProducerID int64
 }
+
+// protocolV2 is the clientVersion of transaction protocol v2.
+const protocolV2 = 2
 
 // entry is a transactional id: its state (guarded by Coordinator.mu) and
 // the lock that orders its operations.
@@ -251,7 +271,7 @@ func (c *Coordinator) lookup(txnID string, create bool) (*entry, error) {
 	}
 	e := c.txns[txnID]
 	if e == nil && create {
-		e = &entry{st: state{id: txnID, producerID: -1, epoch: -1, status: kmsg.TransactionStateEmpty}}
+		e = &entry{st: state{id: txnID, producerID: -1, epoch: -1, status: kmsg.TransactionStateEmpty, nextProducerID: -1, prevProducerID: -1}}
 		c.txns[txnID] = e
 	}
 	return e, nil
@@ -347,6 +367,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, txnID string, timeout 
 		st.epoch++
 	}
 	st.timeout = timeout
+	st.prevProducerID, st.nextProducerID = -1, -1
 	st.status = kmsg.TransactionStateEmpty
 	st.partitions = nil
 	st.started = time.Time{}
@@ -368,8 +389,15 @@ func checkProducer(st *state, producerID int64, epoch int16) error {
 }
 
 // AddPartitions adds partitions to the producer's transaction, starting it
-// if none is open.
-func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []TopicPartition) error {
+// if none is open. v2 is set for the implicit adds of transaction protocol v2
+// (a Produce or TxnOffsetCommit naming a partition the transaction does not
+// hold yet), which also mark the transaction as a v2 one.
+func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerID int64, epoch int16, parts []TopicPartition, v2 bool) error {
+	if c.holdsAll(txnID, producerID, epoch, parts) {
+		// Every write of a v2 transaction asks; almost all find their
+		// partition added already, without waiting for the id's lock.
+		return nil
+	}
 	e, err := c.acquire(txnID, false)
 	if err != nil {
 		return err
@@ -399,6 +427,10 @@ func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerI
 	default:
 		st.status = kmsg.TransactionStateOngoing
 		st.started = c.cfg.Now()
+		st.clientVersion = 0
+		if v2 {
+			st.clientVersion = protocolV2
+		}
 	}
 	for _, tp := range parts {
 		st.partitions[tp] = struct{}{}
@@ -406,39 +438,116 @@ func (c *Coordinator) AddPartitions(ctx context.Context, txnID string, producerI
 	return c.persist(ctx, e, st)
 }
 
+// holdsAll reports whether txnID's open transaction, of this producer id and
+// epoch, holds every partition of parts.
+func (c *Coordinator) holdsAll(txnID string, producerID int64, epoch int16, parts []TopicPartition) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.txns[txnID]
+	if !c.loaded || c.closed || e == nil || e.st.status != kmsg.TransactionStateOngoing || e.st.producerID != producerID || e.st.epoch != epoch {
+		return false
+	}
+	for _, tp := range parts {
+		if _, ok := e.st.partitions[tp]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // EndTxn commits or aborts the producer's open transaction: it logs the
 // decision, writes a marker to every partition of the transaction and logs
 // its completion, returning once all of that is durable. Retrying an EndTxn
-// that completed succeeds.
-func (c *Coordinator) EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit bool) error {
+// that completed succeeds. v2 (EndTxn v5+) bumps the epoch; the producer id
+// and epoch returned are the ones the producer's next transaction uses.
+func (c *Coordinator) EndTxn(ctx context.Context, txnID string, producerID int64, epoch int16, commit, v2 bool) (int64, int16, error) {
 	e, err := c.acquire(txnID, false)
 	if err != nil {
-		return err
+		return -1, -1, err
 	}
 	if e == nil {
-		return fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
+		return -1, -1, fmt.Errorf("%w: unknown transactional id %s", ErrUnknownProducerID, txnID)
 	}
 	defer e.op.Unlock()
 	st := c.snapshot(e)
+	if v2 {
+		return c.endV2(ctx, e, st, producerID, epoch, commit)
+	}
 	if err := checkProducer(&st, producerID, epoch); err != nil {
-		return err
+		return -1, -1, err
 	}
 	switch st.status {
 	case kmsg.TransactionStateOngoing:
-		_, err := c.end(ctx, e, st, commit, false)
-		return err
+		st, err = c.end(ctx, e, st, commit, false)
+		if err != nil {
+			return -1, -1, err
+		}
+		return st.producerID, st.epoch, nil
 	case kmsg.TransactionStateCompleteCommit:
 		if commit {
-			return nil // a retry of the commit that completed
+			return st.producerID, st.epoch, nil // a retry of the commit that completed
 		}
 	case kmsg.TransactionStateCompleteAbort:
 		if !commit {
-			return nil
+			return st.producerID, st.epoch, nil
 		}
 	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
-		return fmt.Errorf("%w: %s is %s", ErrConcurrent, txnID, st.status)
+		return -1, -1, fmt.Errorf("%w: %s is %s", ErrConcurrent, txnID, st.status)
 	}
-	return fmt.Errorf("%w: %s is %s, cannot %s", ErrInvalidState, txnID, st.status, verb(commit))
+	return -1, -1, fmt.Errorf("%w: %s is %s, cannot %s", ErrInvalidState, txnID, st.status, verb(commit))
+}
+
+// endV2 is EndTxn under transaction protocol v2. The request names the
+// epoch of the transaction it ends; the end bumps it. A retry whose first
+// response was lost therefore names the epoch before the current one (or,
+// after the epoch ran out, the previous producer id at its last epoch), and
+// is answered with the current ones when the transaction ended as it asks.
+// An abort with no transaction open is allowed and bumps the epoch too.
+// e.op must be held.
+func (c *Coordinator) endV2(ctx context.Context, e *entry, st state, producerID int64, epoch int16, commit bool) (int64, int16, error) {
+	retry := (producerID == st.producerID && epoch >= 0 && epoch == st.epoch-1) ||
+		(st.prevProducerID >= 0 && producerID == st.prevProducerID && st.epoch == 0 && epoch >= math.MaxInt16-1)
+	if !retry {
+		if err := checkProducer(&st, producerID, epoch); err != nil {
+			return -1, -1, err
+		}
+	}
+	fenced := func() (int64, int16, error) {
+		return -1, -1, fmt.Errorf("%w: %s is at producer %d epoch %d, not %d/%d", ErrProducerFenced, st.id, st.producerID, st.epoch, producerID, epoch)
+	}
+	switch st.status {
+	case kmsg.TransactionStatePrepareCommit, kmsg.TransactionStatePrepareAbort:
+		return -1, -1, fmt.Errorf("%w: %s is %s", ErrConcurrent, st.id, st.status)
+	case kmsg.TransactionStateCompleteCommit, kmsg.TransactionStateCompleteAbort:
+		committed := st.status == kmsg.TransactionStateCompleteCommit
+		switch {
+		case retry && committed == commit:
+			return st.producerID, st.epoch, nil
+		case retry && committed:
+			return -1, -1, fmt.Errorf("%w: %s committed, cannot abort", ErrInvalidState, st.id)
+		case retry:
+			// The transaction this commit ends was aborted under it
+			// (it timed out): the producer is fenced.
+			return fenced()
+		}
+	case kmsg.TransactionStateOngoing, kmsg.TransactionStateEmpty:
+		if retry {
+			// The epoch before an open transaction, or before an
+			// InitProducerId, is an older producer instance's.
+			return fenced()
+		}
+	}
+	if st.status != kmsg.TransactionStateOngoing && commit {
+		return -1, -1, fmt.Errorf("%w: %s is %s, no transaction to commit", ErrInvalidState, st.id, st.status)
+	}
+	// An Ongoing transaction ends; with none open an abort still bumps the
+	// epoch (no markers), as the producer expects from every EndTxn.
+	st.clientVersion = protocolV2
+	st, err := c.end(ctx, e, st, commit, true)
+	if err != nil {
+		return -1, -1, err
+	}
+	return st.producerID, st.epoch, nil
 }
 
 func verb(commit bool) string {
@@ -449,15 +558,29 @@ func verb(commit bool) string {
 }
 
 // end moves an Ongoing transaction to Prepare and completes it; bump
-// raises the epoch first (fencing aborts: timeouts, a new instance).
-// e.op must be held.
+// raises the epoch first (fencing aborts: timeouts, a new instance; and every
+// end of a protocol v2 transaction). e.op must be held.
 func (c *Coordinator) end(ctx context.Context, e *entry, st state, commit, bump bool) (state, error) {
 	if bump {
-		if st.epoch >= math.MaxInt16-1 {
+		switch {
+		case st.clientVersion >= protocolV2:
+			// The markers carry the bumped epoch; when it is the last
+			// one, the id moves to a new producer id on completion.
+			if st.epoch >= math.MaxInt16-1 && st.nextProducerID < 0 {
+				id, err := c.ids.NextProducerID()
+				if err != nil {
+					return st, fmt.Errorf("%w: allocate producer id: %v", ErrStorage, err)
+				}
+				st.nextProducerID = id
+			}
+			if st.epoch < math.MaxInt16 {
+				st.epoch++
+			}
+		case st.epoch >= math.MaxInt16-1:
 			// No epoch left to fence with: the next InitProducerId
 			// moves to a new producer id anyway.
 			c.logger.Warn("transactional id out of epochs; aborting without a bump", "transactional_id", st.id)
-		} else {
+		default:
 			st.epoch++
 		}
 	}
@@ -497,6 +620,10 @@ func (c *Coordinator) complete(ctx context.Context, e *entry, st state) (state, 
 	}
 	st.partitions = nil
 	st.started = time.Time{}
+	if st.nextProducerID >= 0 {
+		st.prevProducerID, st.producerID, st.epoch = st.producerID, st.nextProducerID, 0
+		st.nextProducerID = -1
+	}
 	if err := c.persist(ctx, e, st); err != nil {
 		return st, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -145,6 +146,12 @@ func (h *harness) init(id string) (int64, int16) {
 	return pid, epoch
 }
 
+// end is EndTxn of transaction protocol v0/v1, its error only.
+func (h *harness) end(ctx context.Context, id string, pid int64, epoch int16, commit bool) error {
+	_, _, err := h.c.EndTxn(ctx, id, pid, epoch, commit, false)
+	return err
+}
+
 func (h *harness) state(id string) kmsg.TransactionState {
 	h.t.Helper()
 	info, ok, err := h.c.Describe(id)
@@ -165,7 +172,7 @@ func TestCommitAndAbortWriteMarkers(t *testing.T) {
 			h := newHarness(t)
 			ctx := context.Background()
 			pid, epoch := h.init("tx")
-			if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpB, tpA}); err != nil {
+			if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpB, tpA}, false); err != nil {
 				t.Fatal(err)
 			}
 			if got := h.state("tx"); got != kmsg.TransactionStateOngoing {
@@ -177,7 +184,7 @@ func TestCommitAndAbortWriteMarkers(t *testing.T) {
 			if err := h.c.Verify(pid, epoch, TopicPartition{"orders", 2}); !errors.Is(err, ErrInvalidState) {
 				t.Fatalf("Verify of a partition not added: %v", err)
 			}
-			if err := h.c.EndTxn(ctx, "tx", pid, epoch, commit); err != nil {
+			if err := h.end(ctx, "tx", pid, epoch, commit); err != nil {
 				t.Fatal(err)
 			}
 			want := []marker{{tpA, pid, epoch, commit}, {tpB, pid, epoch, commit}}
@@ -193,10 +200,10 @@ func TestCommitAndAbortWriteMarkers(t *testing.T) {
 			}
 			// A retry of the same decision succeeds without new markers;
 			// the opposite decision is refused.
-			if err := h.c.EndTxn(ctx, "tx", pid, epoch, commit); err != nil {
+			if err := h.end(ctx, "tx", pid, epoch, commit); err != nil {
 				t.Fatalf("retried EndTxn: %v", err)
 			}
-			if err := h.c.EndTxn(ctx, "tx", pid, epoch, !commit); !errors.Is(err, ErrInvalidState) {
+			if err := h.end(ctx, "tx", pid, epoch, !commit); !errors.Is(err, ErrInvalidState) {
 				t.Fatalf("opposite EndTxn: %v", err)
 			}
 			if got := h.markers.take(); len(got) != 0 {
@@ -218,11 +225,11 @@ func TestRequestsAreChecked(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"add: unknown transactional id", h.c.AddPartitions(ctx, "nope", pid, epoch, []TopicPartition{tpA}), ErrUnknownProducerID},
-		{"add: wrong producer id", h.c.AddPartitions(ctx, "tx", pid+1, epoch, []TopicPartition{tpA}), ErrUnknownProducerID},
-		{"add: old epoch", h.c.AddPartitions(ctx, "tx", pid, epoch-1, []TopicPartition{tpA}), ErrProducerFenced},
-		{"end: nothing open", h.c.EndTxn(ctx, "tx", pid, epoch, true), ErrInvalidState},
-		{"end: wrong epoch", h.c.EndTxn(ctx, "tx", pid, epoch+1, true), ErrProducerFenced},
+		{"add: unknown transactional id", h.c.AddPartitions(ctx, "nope", pid, epoch, []TopicPartition{tpA}, false), ErrUnknownProducerID},
+		{"add: wrong producer id", h.c.AddPartitions(ctx, "tx", pid+1, epoch, []TopicPartition{tpA}, false), ErrUnknownProducerID},
+		{"add: old epoch", h.c.AddPartitions(ctx, "tx", pid, epoch-1, []TopicPartition{tpA}, false), ErrProducerFenced},
+		{"end: nothing open", h.end(ctx, "tx", pid, epoch, true), ErrInvalidState},
+		{"end: wrong epoch", h.end(ctx, "tx", pid, epoch+1, true), ErrProducerFenced},
 		{"verify: unknown producer", h.c.Verify(99, 0, tpA), ErrUnknownProducerID},
 	} {
 		if !errors.Is(tc.err, tc.want) {
@@ -250,7 +257,7 @@ func TestNewInstanceFencesAndAborts(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	pid, epoch := h.init("tx")
-	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}); err != nil {
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, false); err != nil {
 		t.Fatal(err)
 	}
 	pid2, epoch2 := h.init("tx")
@@ -260,7 +267,7 @@ func TestNewInstanceFencesAndAborts(t *testing.T) {
 	if got := h.markers.take(); len(got) != 1 || got[0].commit || got[0].epoch <= epoch || got[0].tp != tpA {
 		t.Fatalf("fencing abort markers: %+v", got)
 	}
-	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}); !errors.Is(err, ErrProducerFenced) {
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, false); !errors.Is(err, ErrProducerFenced) {
 		t.Fatalf("the fenced instance added a partition: %v", err)
 	}
 	if err := h.c.Verify(pid, epoch, tpA); !errors.Is(err, ErrProducerFenced) {
@@ -272,7 +279,7 @@ func TestTimedOutTransactionIsAborted(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	pid, epoch := h.init("tx") // 10 s timeout
-	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}); err != nil {
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, false); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.advance(5 * time.Second)
@@ -288,7 +295,7 @@ func TestTimedOutTransactionIsAborted(t *testing.T) {
 	if got := h.markers.take(); len(got) != 1 || got[0].commit || got[0].epoch != epoch+1 {
 		t.Fatalf("timeout markers: %+v", got)
 	}
-	if err := h.c.EndTxn(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrProducerFenced) {
+	if err := h.end(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrProducerFenced) {
 		t.Fatalf("commit after the timeout abort: %v", err)
 	}
 }
@@ -300,14 +307,14 @@ func TestRestartCompletesInterruptedCommit(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	pid, epoch := h.init("tx")
-	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA, tpB}); err != nil {
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA, tpB}, false); err != nil {
 		t.Fatal(err)
 	}
 	h.markers.fail = errors.New("disk full")
-	if err := h.c.EndTxn(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrStorage) {
+	if err := h.end(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrStorage) {
 		t.Fatalf("EndTxn with failing markers: %v", err)
 	}
-	if err := h.c.EndTxn(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrConcurrent) {
+	if err := h.end(ctx, "tx", pid, epoch, true); !errors.Is(err, ErrConcurrent) {
 		t.Fatalf("EndTxn while completing: %v", err)
 	}
 	h.markers.fail = nil
@@ -322,7 +329,7 @@ func TestRestartCompletesInterruptedCommit(t *testing.T) {
 	if got := h.markers.take(); len(got) != 2 || !got[0].commit || !got[1].commit {
 		t.Fatalf("completion markers: %+v", got)
 	}
-	if err := h.c.EndTxn(ctx, "tx", pid, epoch, true); err != nil {
+	if err := h.end(ctx, "tx", pid, epoch, true); err != nil {
 		t.Fatalf("client retry after completion: %v", err)
 	}
 	h.restart()
@@ -340,7 +347,7 @@ func TestFailedLogWriteChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	pid, epoch := h.init("tx")
 	h.log.fail = errors.New("disk full")
-	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}); !errors.Is(err, ErrStorage) {
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, false); !errors.Is(err, ErrStorage) {
 		t.Fatalf("AddPartitions with a failing log: %v", err)
 	}
 	if got := h.state("tx"); got != kmsg.TransactionStateEmpty {
@@ -392,7 +399,7 @@ func TestTransactionalIDExpires(t *testing.T) {
 	ctx := context.Background()
 	idlePID, idleEpoch := h.init("idle")
 	openPID, openEpoch := h.init("open")
-	if err := h.c.AddPartitions(ctx, "open", openPID, openEpoch, []TopicPartition{tpA}); err != nil {
+	if err := h.c.AddPartitions(ctx, "open", openPID, openEpoch, []TopicPartition{tpA}, false); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.advance(23 * time.Hour)
@@ -411,7 +418,7 @@ func TestTransactionalIDExpires(t *testing.T) {
 			t.Fatalf("%s expired", id)
 		}
 	}
-	if err := h.c.AddPartitions(ctx, "idle", idlePID, idleEpoch, []TopicPartition{tpB}); !errors.Is(err, ErrUnknownProducerID) {
+	if err := h.c.AddPartitions(ctx, "idle", idlePID, idleEpoch, []TopicPartition{tpB}, false); !errors.Is(err, ErrUnknownProducerID) {
 		t.Fatalf("AddPartitions of the expired id: %v", err)
 	}
 	h.restart()
@@ -420,5 +427,123 @@ func TestTransactionalIDExpires(t *testing.T) {
 	}
 	if pid, _ := h.init("idle"); pid == idlePID {
 		t.Fatalf("the expired id got its old producer id %d back", pid)
+	}
+}
+
+// TestProtocolV2EndBumpsEpoch: under transaction protocol v2 partitions join
+// on first write, every EndTxn bumps the epoch (its markers carry the new
+// one), a retry of a lost EndTxn response is answered with the new epoch,
+// and an abort with nothing open is allowed.
+func TestProtocolV2EndBumpsEpoch(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	pid, epoch := h.init("tx")
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA, tpB}, true); err != nil {
+		t.Fatal(err)
+	}
+	gotPID, gotEpoch, err := h.c.EndTxn(ctx, "tx", pid, epoch, true, true)
+	if err != nil || gotPID != pid || gotEpoch != epoch+1 {
+		t.Fatalf("EndTxn v2 = %d/%d, %v; want %d/%d", gotPID, gotEpoch, err, pid, epoch+1)
+	}
+	want := []marker{{tpA, pid, epoch + 1, true}, {tpB, pid, epoch + 1, true}}
+	if got := h.markers.take(); !slices.Equal(got, want) {
+		t.Fatalf("markers = %+v, want %+v", got, want)
+	}
+	// The old epoch may no longer write: its late data would otherwise
+	// land in the next transaction.
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch, []TopicPartition{tpA}, true); !errors.Is(err, ErrProducerFenced) {
+		t.Fatalf("add with the old epoch: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		commit bool
+		want   error
+	}{
+		{"retried commit", true, nil},
+		{"abort of the committed transaction", false, ErrInvalidState},
+	} {
+		p, e, err := h.c.EndTxn(ctx, "tx", pid, epoch, tc.commit, true)
+		if !errors.Is(err, tc.want) || (err == nil && (p != pid || e != epoch+1)) {
+			t.Fatalf("%s: %d/%d, %v; want %v", tc.name, p, e, err, tc.want)
+		}
+	}
+	if _, _, err := h.c.EndTxn(ctx, "tx", pid, epoch+1, true, true); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("commit with nothing open: %v", err)
+	}
+	p, e, err := h.c.EndTxn(ctx, "tx", pid, epoch+1, false, true)
+	if err != nil || p != pid || e != epoch+2 {
+		t.Fatalf("abort with nothing open = %d/%d, %v; want %d/%d", p, e, err, pid, epoch+2)
+	}
+	if got := h.markers.take(); len(got) != 0 {
+		t.Fatalf("an empty abort wrote markers: %+v", got)
+	}
+	if err := h.c.AddPartitions(ctx, "tx", pid, epoch+2, []TopicPartition{tpB}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.c.EndTxn(ctx, "tx", pid, epoch+1, false, true); !errors.Is(err, ErrProducerFenced) {
+		t.Fatalf("the previous epoch's abort while a transaction is open: %v", err)
+	}
+	h.restart()
+	info, _, _ := h.c.Describe("tx")
+	if info.State != kmsg.TransactionStateOngoing || info.Epoch != epoch+2 || len(info.Partitions) != 1 {
+		t.Fatalf("after restart: %+v", info)
+	}
+	// A timeout aborts with a bump: the producer's commit is fenced, its
+	// abort is taken as the retry of one that happened.
+	h.clock.advance(11 * time.Second)
+	h.c.expire()
+	if got := h.markers.take(); len(got) != 1 || got[0].commit || got[0].epoch != epoch+3 {
+		t.Fatalf("timeout markers: %+v", got)
+	}
+	if _, _, err := h.c.EndTxn(ctx, "tx", pid, epoch+2, true, true); !errors.Is(err, ErrProducerFenced) {
+		t.Fatalf("commit of a timed-out transaction: %v", err)
+	}
+	if p, e, err := h.c.EndTxn(ctx, "tx", pid, epoch+2, false, true); err != nil || p != pid || e != epoch+3 {
+		t.Fatalf("abort of a timed-out transaction = %d/%d, %v", p, e, err)
+	}
+}
+
+// TestProtocolV2EpochOverflow: the end of a protocol v2 transaction at the
+// last usable epoch moves the transactional id to a new producer id, also
+// across a restart between its markers and its completion; a retried EndTxn
+// of the old id gets the new one.
+func TestProtocolV2EpochOverflow(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	pid, _ := h.init("tx")
+	last := int16(math.MaxInt16 - 1)
+	h.c.mu.Lock()
+	h.c.txns["tx"].st.epoch = last
+	h.c.mu.Unlock()
+	if err := h.c.AddPartitions(ctx, "tx", pid, last, []TopicPartition{tpA}, true); err != nil {
+		t.Fatal(err)
+	}
+	h.markers.fail = errors.New("disk full")
+	if _, _, err := h.c.EndTxn(ctx, "tx", pid, last, true, true); !errors.Is(err, ErrStorage) {
+		t.Fatalf("EndTxn with failing markers: %v", err)
+	}
+	h.markers.fail = nil
+	h.restart()
+	h.c.expire()
+	if got := h.markers.take(); len(got) != 1 || got[0].pid != pid || got[0].epoch != math.MaxInt16 {
+		t.Fatalf("markers = %+v, want producer %d epoch %d", got, pid, math.MaxInt16)
+	}
+	info, _, _ := h.c.Describe("tx")
+	if info.State != kmsg.TransactionStateCompleteCommit || info.ProducerID == pid || info.Epoch != 0 {
+		t.Fatalf("after completion: %+v", info)
+	}
+	h.restart()
+	p, e, err := h.c.EndTxn(ctx, "tx", pid, last, true, true)
+	if err != nil || p != info.ProducerID || e != 0 {
+		t.Fatalf("retry with the old producer id = %d/%d, %v; want %d/0", p, e, err, info.ProducerID)
+	}
+	if err := h.c.AddPartitions(ctx, "tx", info.ProducerID, 0, []TopicPartition{tpB}, true); err != nil {
+		t.Fatalf("the next transaction on the new id: %v", err)
+	}
+	if err := h.c.AddPartitions(ctx, "tx", pid, last, []TopicPartition{tpB}, true); !errors.Is(err, ErrUnknownProducerID) {
+		t.Fatalf("the old id: %v", err)
 	}
 }

@@ -14,11 +14,13 @@ import (
 // ErrCorruptRecord means a __transaction_state record could not be decoded.
 var ErrCorruptRecord = errors.New("corrupt __transaction_state record")
 
-// Record versions written: Kafka 3.x writes key 0 and value 0 (value 1 adds
-// KIP-890's tagged fields, which we do not use).
+// Record versions written: key 0, and value 0 as Kafka 3.x writes it unless
+// a field of value 1 (KIP-890's tagged fields: the previous and next producer
+// ids, the client's transaction protocol) is set.
 const (
-	keyVersion   = 0
-	valueVersion = 0
+	keyVersion     = 0
+	valueVersion   = 0
+	valueVersionV2 = 1
 )
 
 func partitionFor(txnID string, partitions int32) int32 {
@@ -38,6 +40,11 @@ func encodeKey(txnID string) []byte {
 func encodeRecord(st *state) (key, value []byte) {
 	v := kmsg.NewTxnMetadataValue()
 	v.Version = valueVersion
+	if st.clientVersion != 0 || st.prevProducerID >= 0 || st.nextProducerID >= 0 {
+		v.Version = valueVersionV2
+		v.PreviousProducerID, v.NextProducerID = st.prevProducerID, st.nextProducerID
+		v.ClientTransactionVersion = st.clientVersion
+	}
 	v.ProducerID, v.ProducerEpoch = st.producerID, st.epoch
 	v.TimeoutMillis = int32(st.timeout / time.Millisecond)
 	v.State = st.status
@@ -88,7 +95,10 @@ func decodeRecord(key, value []byte) (id string, st state, ok bool, err error) {
 		id: k.TransactionalID, producerID: v.ProducerID, epoch: v.ProducerEpoch,
 		timeout: time.Duration(v.TimeoutMillis) * time.Millisecond,
 		status:  v.State, partitions: map[TopicPartition]struct{}{},
-		updated: time.UnixMilli(v.LastUpdateTimestamp),
+		updated:       time.UnixMilli(v.LastUpdateTimestamp),
+		clientVersion: v.ClientTransactionVersion,
+		// Tags absent (value 0, or Kafka's writers) read as -1.
+		prevProducerID: v.PreviousProducerID, nextProducerID: v.NextProducerID,
 	}
 	if v.State == kmsg.TransactionStatePrepareEpochFence {
 		// Kafka's intermediate fencing state: the fence completes as an
