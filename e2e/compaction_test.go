@@ -181,8 +181,12 @@ func TestConsumerOffsetsCompaction(t *testing.T) {
 	}
 	txnCommit := kmsg.NewPtrTxnOffsetCommitRequest()
 	txnCommit.TransactionalID, txnCommit.Group, txnCommit.ProducerID, txnCommit.ProducerEpoch = "offsets-txn", "billing", pid.ProducerID, pid.ProducerEpoch
+	listed, err := b.Admin().ListTopics(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tt := kmsg.NewTxnOffsetCommitRequestTopic()
-	tt.Topic = "events"
+	tt.Topic, tt.TopicID = "events", listed["events"].ID // v6+ names it by id
 	tp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
 	tp.Partition, tp.Offset = 0, 99999
 	tt.Partitions = append(tt.Partitions, tp)

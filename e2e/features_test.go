@@ -211,3 +211,43 @@ func TestConsumerProtocolDisabledByConfig(t *testing.T) {
 		t.Errorf("classic join: %v", kerr.ErrorForCode(code))
 	}
 }
+
+// TestApiVersionsExpectedBroker: ApiVersions v5 may name the cluster and node
+// the client expects (KIP-1242). The right ones, or neither, get the usual
+// answer; another cluster or node gets REBOOTSTRAP_REQUIRED; naming only one
+// of them is INVALID_REQUEST.
+func TestApiVersionsExpectedBroker(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	cluster, err := b.Admin().BrokerMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := cluster.Brokers[0].NodeID
+	for _, tc := range []struct {
+		name      string
+		clusterID *string
+		nodeID    int32
+		want      int16
+	}{
+		{"bootstrapping", nil, -1, 0},
+		{"this broker", &cluster.Cluster, self, 0},
+		{"another cluster", kmsg.StringPtr("not-" + cluster.Cluster), self, kerr.RebootstrapRequired.Code},
+		{"another node", &cluster.Cluster, self + 1, kerr.RebootstrapRequired.Code},
+		{"cluster only", &cluster.Cluster, -1, kerr.InvalidRequest.Code},
+		{"node only", nil, self, kerr.InvalidRequest.Code},
+	} {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version = 5
+		req.ClientSoftwareName, req.ClientSoftwareVersion = "samsa-e2e", "1"
+		req.ClusterID, req.NodeID = tc.clusterID, tc.nodeID
+		resp := dial(t, b.Addr).roundTrip(req).(*kmsg.ApiVersionsResponse)
+		if resp.ErrorCode != tc.want || (tc.want == 0) != (len(resp.ApiKeys) > 0) {
+			t.Errorf("%s: %v with %d api keys, want %v", tc.name, kerr.ErrorForCode(resp.ErrorCode), len(resp.ApiKeys), kerr.ErrorForCode(tc.want))
+		}
+	}
+	// franz-go sends v5 naming the broker once it knows the cluster.
+	if _, err := b.Admin().ListTopics(ctx); err != nil {
+		t.Fatalf("kadm after v5 handshakes: %v", err)
+	}
+}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -332,5 +334,40 @@ func TestDeletedTopicsCommittedOffsetsAreDeleted(t *testing.T) {
 	}
 	if o, ok := got.Lookup("reborn", 0); !ok || o.At != 15 {
 		t.Fatalf("after restart: the new topic's commit is %+v, want 15", o)
+	}
+}
+
+// TestDeleteGroupsErrorMessages: DeleteGroups v3 gives each failed group the
+// message of its error, v2 none; a deleted group's entry has neither.
+func TestDeleteGroupsErrorMessages(t *testing.T) {
+	b := brokertest.Start(t, nil)
+	ctx := brokertest.Context(t, 30*time.Second)
+	createTopic(t, b.Admin(), "dg", 1, nil)
+	if _, err := b.Admin().CommitOffsets(ctx, "dg-empty", kadm.OffsetsFromRecords(kgo.Record{Topic: "dg", Partition: 0, Offset: 0})); err != nil {
+		t.Fatal(err)
+	}
+	for _, version := range []int16{2, 3} {
+		req := kmsg.NewPtrDeleteGroupsRequest()
+		req.Version = version
+		req.Groups = []string{"dg-missing"}
+		if version == 3 {
+			req.Groups = append(req.Groups, "dg-empty")
+		}
+		resp := dial(t, b.Addr).roundTrip(req).(*kmsg.DeleteGroupsResponse)
+		for _, g := range resp.Groups {
+			switch {
+			case g.Group == "dg-missing" && g.ErrorCode != kerr.GroupIDNotFound.Code:
+				t.Errorf("v%d %s: %v, want GROUP_ID_NOT_FOUND", version, g.Group, kerr.ErrorForCode(g.ErrorCode))
+			case g.Group == "dg-missing" && version >= 3 && (g.ErrorMessage == nil || *g.ErrorMessage != kerr.GroupIDNotFound.Description):
+				t.Errorf("v3 %s: message %v", g.Group, g.ErrorMessage)
+			case g.Group == "dg-missing" && version < 3 && g.ErrorMessage != nil:
+				t.Errorf("v2 %s: message %q", g.Group, *g.ErrorMessage)
+			case g.Group == "dg-empty" && (g.ErrorCode != 0 || g.ErrorMessage != nil):
+				t.Errorf("v3 %s: %v %v", g.Group, kerr.ErrorForCode(g.ErrorCode), g.ErrorMessage)
+			}
+		}
+		if len(resp.Groups) != len(req.Groups) {
+			t.Errorf("v%d: %d groups answered, want %d", version, len(resp.Groups), len(req.Groups))
+		}
 	}
 }

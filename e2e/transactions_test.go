@@ -557,7 +557,7 @@ func txnProduce(version int16, txnID, topic string, batch []byte) *kmsg.ProduceR
 }
 
 // TestTransactionProtocolV2Requests drives transaction protocol v2 (KIP-890
-// part 2) request by request: Produce v12 and TxnOffsetCommit v5 add their
+// part 2) request by request: Produce v12 and TxnOffsetCommit v5+ add their
 // partitions to the transaction themselves, EndTxn v5 bumps the epoch and
 // names it, a retried EndTxn gets the same answer, and the ended
 // transaction's epoch can no longer write.
@@ -600,18 +600,33 @@ func TestTransactionProtocolV2Requests(t *testing.T) {
 		t.Fatalf("after produce v12: %+v", d)
 	}
 
+	// v6 names topics by id: an unknown id fails on its own.
+	listed, err := adm.ListTopics(ctx, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, unknown := [16]byte(listed["v2"].ID), [16]byte{0xde, 0xad}
 	commit := kmsg.NewPtrTxnOffsetCommitRequest()
-	commit.Version = 5
+	commit.Version = 6
 	commit.TransactionalID, commit.Group, commit.ProducerID, commit.ProducerEpoch = id, "v2-group", pid, epoch
 	commit.Generation = -1
-	ct := kmsg.NewTxnOffsetCommitRequestTopic()
-	ct.Topic = "v2"
-	cp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
-	cp.Partition, cp.Offset = 0, 7
-	ct.Partitions = append(ct.Partitions, cp)
-	commit.Topics = append(commit.Topics, ct)
-	if resp := rc.roundTrip(commit).(*kmsg.TxnOffsetCommitResponse); resp.Topics[0].Partitions[0].ErrorCode != 0 {
-		t.Fatalf("TxnOffsetCommit v5 without AddOffsetsToTxn: %v", kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode))
+	for _, topicID := range [][16]byte{known, unknown} {
+		ct := kmsg.NewTxnOffsetCommitRequestTopic()
+		ct.TopicID = topicID
+		cp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		cp.Partition, cp.Offset = 0, 7
+		ct.Partitions = append(ct.Partitions, cp)
+		commit.Topics = append(commit.Topics, ct)
+	}
+	commitResp := rc.roundTrip(commit).(*kmsg.TxnOffsetCommitResponse)
+	wantCommit := map[[16]byte]int16{known: 0, unknown: kerr.UnknownTopicID.Code}
+	if len(commitResp.Topics) != 2 {
+		t.Fatalf("TxnOffsetCommit v6 answered %d topics", len(commitResp.Topics))
+	}
+	for _, rt := range commitResp.Topics {
+		if want, ok := wantCommit[rt.TopicID]; !ok || rt.Partitions[0].ErrorCode != want {
+			t.Fatalf("TxnOffsetCommit v6 without AddOffsetsToTxn, topic %x: %v, want %v", rt.TopicID, kerr.ErrorForCode(rt.Partitions[0].ErrorCode), kerr.ErrorForCode(want))
+		}
 	}
 
 	end := func(epoch int16, commit bool) *kmsg.EndTxnResponse {

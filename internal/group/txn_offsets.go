@@ -94,13 +94,19 @@ func (s *shardState) txnOffsetCommit(now time.Time, req *kmsg.TxnOffsetCommitReq
 	resp.Version = req.Version
 	type at struct{ topic, partition int }
 	var valid []at
+	names := make([]string, len(req.Topics))
 	for ti, rt := range req.Topics {
 		out := kmsg.NewTxnOffsetCommitResponseTopic()
-		out.Topic = rt.Topic
+		out.Topic, out.TopicID = rt.Topic, rt.TopicID
+		name, topicCode := s.resolveCommitTopic(rt.Topic, rt.TopicID, req.Version >= 6)
+		names[ti] = name
 		for pi, rp := range rt.Partitions {
 			op := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			op.Partition = rp.Partition
-			op.ErrorCode = s.checkPartition(rt.Topic, rp.Partition)
+			op.ErrorCode = topicCode
+			if op.ErrorCode == 0 {
+				op.ErrorCode = s.checkPartition(name, rp.Partition)
+			}
 			if op.ErrorCode == 0 && rp.Metadata != nil && len(*rp.Metadata) > s.cfg.MaxMetadataSize {
 				op.ErrorCode = kerr.OffsetMetadataTooLarge.Code
 			}
@@ -123,7 +129,7 @@ func (s *shardState) txnOffsetCommit(now time.Time, req *kmsg.TxnOffsetCommitReq
 		}
 		nowMs := now.UnixMilli()
 		for _, v := range valid {
-			topic := req.Topics[v.topic].Topic
+			topic := names[v.topic]
 			rp := &req.Topics[v.topic].Partitions[v.partition]
 			o := &committedOffset{offset: rp.Offset, leaderEpoch: rp.LeaderEpoch, commitTime: nowMs, expireTime: -1}
 			if req.Version < 2 {
@@ -255,7 +261,7 @@ func TxnCommitFailure(r *kmsg.TxnOffsetCommitRequest, code int16) *kmsg.TxnOffse
 	resp.Version = r.Version
 	for _, rt := range r.Topics {
 		t := kmsg.NewTxnOffsetCommitResponseTopic()
-		t.Topic = rt.Topic
+		t.Topic, t.TopicID = rt.Topic, rt.TopicID
 		for _, rp := range rt.Partitions {
 			p := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			p.Partition, p.ErrorCode = rp.Partition, code

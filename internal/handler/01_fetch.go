@@ -1,6 +1,6 @@
 package handler
 
-// Fetch: v4-17
+// Fetch: v4-18
 //
 // Behavior:
 // * Long poll: when fewer than MinBytes are available the request waits up
@@ -37,6 +37,8 @@ package handler
 // * v15: replica state replaces replica id (followers only)
 // * v16: leader endpoints with NOT_LEADER (one broker: never sent)
 // * v17: replica directory id (followers only)
+// * v18: the follower's high watermark (KIP-1166, a tagged field of
+//   followers only): a consumer's v18 is its v17
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 package handler
 
-// FindCoordinator: v0-5
+// FindCoordinator: v0-6
 //
 // Behavior:
 // * This broker coordinates every group and transactional id
@@ -12,6 +12,7 @@ package handler
 // * v3: flexible
 // * v4: batched keys (coordinators array)
 // * v5: the client handles TRANSACTION_ABORTABLE (KIP-890; never sent)
+// * v6: key type 2, share groups (KIP-932): not served, INVALID_REQUEST
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 package handler
 
-// ApiVersions: v0-4
+// ApiVersions: v0-5
 //
 // Behavior:
 // * Lists every row of the API table (apis.go) with its version range
@@ -14,18 +14,46 @@ package handler
 //   features whose minimum level is 0, which older clients cannot decode
 //   (KAFKA-17492); a feature finalized at 0 is not listed
 // * v4: supported features with minimum level 0 are listed too
+// * v5: the client may name the cluster and node it expects (KIP-1242): a
+//   mismatch → REBOOTSTRAP_REQUIRED (the connection reached another broker or
+//   cluster than its metadata says), naming only one of them →
+//   INVALID_REQUEST
 
 import (
 	"context"
 	"sort"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/conn"
 )
 
 func (h *Handler) handleApiVersions(_ context.Context, req *conn.Request) conn.Reply {
+	if r, ok := req.Body.(*kmsg.ApiVersionsRequest); ok && r.Version >= 5 {
+		if code := h.checkExpectedBroker(r.ClusterID, r.NodeID); code != 0 {
+			resp := r.ResponseKind().(*kmsg.ApiVersionsResponse)
+			resp.ErrorCode = code
+			return respond(resp)
+		}
+	}
 	return respond(h.apiVersionsResponse(req.Header.Version))
+}
+
+// checkExpectedBroker compares the cluster id and node id an ApiVersions v5
+// request expects (KIP-1242; null and -1 while bootstrapping) with this
+// broker's.
+func (h *Handler) checkExpectedBroker(clusterID *string, nodeID int32) int16 {
+	switch {
+	case clusterID == nil && nodeID == -1:
+		return 0
+	case clusterID == nil || nodeID == -1:
+		return kerr.InvalidRequest.Code
+	case *clusterID != h.catalog.Metadata().ClusterID() || nodeID != h.opts.NodeID:
+		h.log.Info("client expected another broker; asking it to rebootstrap", "expected_cluster_id", *clusterID, "expected_node_id", nodeID)
+		return kerr.RebootstrapRequired.Code
+	}
+	return 0
 }
 
 func (h *Handler) apiVersionsResponse(version int16) *kmsg.ApiVersionsResponse {

@@ -1,6 +1,6 @@
 package handler
 
-// TxnOffsetCommit: v0-5
+// TxnOffsetCommit: v0-6
 //
 // Behavior:
 // * Stores the offsets as pending in the group coordinator, written to
@@ -20,6 +20,7 @@ package handler
 // * v5: transaction protocol v2 (KIP-890 part 2): the commit adds the
 //   group's __consumer_offsets partition to the transaction itself, starting
 //   one if none is open, as AddOffsetsToTxn did
+// * v6: topics named by id (KIP-516); an unknown id → UNKNOWN_TOPIC_ID
 
 import (
 	"context"
@@ -44,7 +45,10 @@ func (h *Handler) handleTxnOffsetCommit(_ context.Context, req *conn.Request) co
 	if !h.allowedGroup(req, acl.OpRead, r.Group) {
 		return respond(group.TxnCommitFailure(r, kerr.GroupAuthorizationFailed.Code))
 	}
-	allowed, denied := split(r.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) bool { return h.allowedTopic(req, acl.OpRead, t.Topic) })
+	allowed, denied := split(r.Topics, func(t kmsg.TxnOffsetCommitRequestTopic) bool {
+		name, known := h.topicNameOf(t.Topic, t.TopicID, r.Version >= 6)
+		return !known || h.allowedTopic(req, acl.OpRead, name) // the coordinator answers an unknown id
+	})
 	if len(denied) > 0 {
 		// As Kafka: denied topics fail and the rest is not attempted.
 		deniedReq, notAttempted := *r, *r

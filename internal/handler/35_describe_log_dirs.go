@@ -1,6 +1,6 @@
 package handler
 
-// DescribeLogDirs: v0-4
+// DescribeLogDirs: v0-5
 //
 // Behavior:
 // * One log dir (the data directory); null topics means every partition
@@ -10,6 +10,7 @@ package handler
 // * v2: flexible
 // * v3: top-level error code
 // * v4: total and usable bytes of the volume
+// * v5: whether the log dir is cordoned (KIP-1066): never
 
 import (
 	"context"

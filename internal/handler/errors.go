@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -137,4 +138,14 @@ func errorMessage(err error) *string {
 	}
 	s := err.Error()
 	return &s
+}
+
+// errorDescription is the message Kafka sends with an error code: the error's
+// description.
+func errorDescription(code int16) string {
+	var e *kerr.Error
+	if errors.As(kerr.ErrorForCode(code), &e) {
+		return e.Description
+	}
+	return fmt.Sprintf("error code %d", code)
 }

@@ -3,7 +3,7 @@ package handler
 // Group APIs: the classic protocol (JoinGroup v0-9, SyncGroup v0-5,
 // Heartbeat v0-4, LeaveGroup v0-5), offsets (OffsetCommit v0-10, OffsetFetch
 // v0-10, OffsetDelete v0), administration (ListGroups v0-5, DescribeGroups
-// v0-6, DeleteGroups v0-2) and KIP-848 (ConsumerGroupHeartbeat v0-1,
+// v0-6, DeleteGroups v0-3: v3 adds an error message per group) and KIP-848 (ConsumerGroupHeartbeat v0-1,
 // ConsumerGroupDescribe v0-1).
 //
 // Behavior:
@@ -382,6 +382,13 @@ func (h *Handler) handleDeleteGroups(_ context.Context, req *conn.Request) conn.
 			g := kmsg.NewDeleteGroupsResponseGroup()
 			g.Group, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
 			resp.Groups = append(resp.Groups, g)
+		}
+		if r.Version >= 3 {
+			for i := range resp.Groups {
+				if g := &resp.Groups[i]; g.ErrorCode != 0 && g.ErrorMessage == nil {
+					g.ErrorMessage = kmsg.StringPtr(errorDescription(g.ErrorCode))
+				}
+			}
 		}
 	})
 }
