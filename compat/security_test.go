@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"crypto/x509/pkix"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -132,6 +133,13 @@ func TestKcatSASLSSL(t *testing.T) {
 	}
 }
 
+// securityPythonClients are the Python clients python/sasl_roundtrip.py
+// drives: name, module and the Debian package that installs it.
+var securityPythonClients = []struct{ name, module, debianPackage string }{
+	{"kafka-python", "kafka", "python3-kafka"},
+	{"confluent-kafka", "confluent_kafka", "python3-confluent-kafka"},
+}
+
 // TestPythonClientsSASLSSL produces and consumes over SASL_SSL with
 // kafka-python and confluent-kafka, each with both SCRAM mechanisms, and
 // checks that a wrong password fails.
@@ -141,10 +149,7 @@ func TestPythonClientsSASLSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, client := range []struct{ name, module, debianPackage string }{
-		{"kafka-python", "kafka", "python3-kafka"},
-		{"confluent-kafka", "confluent_kafka", "python3-confluent-kafka"},
-	} {
+	for _, client := range securityPythonClients {
 		t.Run(client.name, func(t *testing.T) {
 			python := findPython(t, client.module, client.debianPackage)
 			for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
@@ -212,4 +217,98 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return out.String()
+}
+
+// TestClientCertificateAuthentication: kcat (librdkafka), kafka-python
+// (Python's ssl) and confluent-kafka authenticate with client certificates on
+// an SSL listener with ssl.client.auth=required; each one's principal is its
+// certificate's CN (ssl.principal.mapping.rules), which the ACLs name. A
+// certificate without ACLs is refused the topic, and no record of it is
+// stored.
+func TestClientCertificateAuthentication(t *testing.T) {
+	kcat := lookTool(t, "kcat")
+	certs := brokertest.WriteCertificates(t)
+	b := brokertest.Start(t, map[string]string{
+		"listeners":                   "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0",
+		"ssl.keystore.type":           "PEM",
+		"ssl.keystore.location":       certs.KeystoreFile,
+		"ssl.truststore.type":         "PEM",
+		"ssl.truststore.location":     certs.CAFile,
+		"ssl.client.auth":             "required",
+		"ssl.principal.mapping.rules": `RULE:^CN=([^,]*),.*$/$1/`,
+		"authorizer.class.name":       "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users":                 "User:ANONYMOUS", // the PLAINTEXT listener administers
+	})
+	ssl := b.B.Addrs()[1]
+	createTopic(t, b, "kcat-mtls", 1)
+	ctx := brokertest.Context(t, 30*time.Second)
+	results, err := b.Admin().CreateACLs(ctx, kadm.NewACLs().Allow("User:kcat-alice").Topics("kcat-mtls").
+		Operations(kadm.OpWrite, kadm.OpRead, kadm.OpDescribe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			t.Fatalf("CreateACLs: %v", r.Err)
+		}
+	}
+	security := func(cert brokertest.ClientCertificate) []string {
+		return []string{"-b", ssl, "-X", "security.protocol=SSL", "-X", "ssl.ca.location=" + certs.CAFile,
+			"-X", "ssl.certificate.location=" + cert.CertFile, "-X", "ssl.key.location=" + cert.KeyFile}
+	}
+	alice := certs.Client(t, pkix.Name{CommonName: "kcat-alice", Organization: []string{"Samsa"}})
+	bob := certs.Client(t, pkix.Name{CommonName: "kcat-bob", Organization: []string{"Samsa"}})
+
+	const line = "sent with a client certificate"
+	run(t, command{name: kcat, args: append(security(alice), "-P", "-t", "kcat-mtls"),
+		stdin: strings.NewReader(line + "\n"), timeout: 30 * time.Second})
+	out := run(t, command{name: kcat, args: append(security(alice), "-C", "-t", "kcat-mtls", "-o", "0", "-c", "1", "-e"), timeout: 30 * time.Second})
+	if strings.TrimSpace(out.stdout) != line {
+		t.Fatalf("kcat -C with a client certificate read %q, want %q", out.stdout, line)
+	}
+	denied, _ := runCommand(t, command{name: kcat, args: append(security(bob), "-P", "-t", "kcat-mtls"),
+		stdin: strings.NewReader("not allowed\n"), timeout: 30 * time.Second})
+	if !strings.Contains(strings.ToLower(denied.stderr), "authorization") {
+		t.Errorf("kcat as kcat-bob: no authorization error:\n%s", tail(denied.stderr))
+	}
+	if ends := endOffsets(t, b.Admin(), "kcat-mtls"); ends[0] != 1 {
+		t.Fatalf("end offset %d after the refused produce, want 1", ends[0])
+	}
+
+	// The Python clients, one on Python's own TLS: a certificate each,
+	// named in the ACLs by its CN.
+	script, err := filepath.Abs(filepath.Join("python", "sasl_roundtrip.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, client := range securityPythonClients {
+		t.Run(client.name, func(t *testing.T) {
+			ctx := brokertest.Context(t, 30*time.Second)
+			python := findPython(t, client.module, client.debianPackage)
+			topic, principal := "py-mtls-"+client.name, "py-"+client.name
+			createTopic(t, b, topic, 1)
+			for _, acls := range []*kadm.ACLBuilder{
+				kadm.NewACLs().Allow("User:"+principal).Topics(topic).Operations(kadm.OpWrite, kadm.OpRead, kadm.OpDescribe),
+				kadm.NewACLs().Allow("User:" + principal).Groups("sasl-roundtrip").Operations(kadm.OpRead),
+			} {
+				results, err := b.Admin().CreateACLs(ctx, acls)
+				if err != nil || results[0].Err != nil {
+					t.Fatalf("CreateACLs: %v %+v", err, results)
+				}
+			}
+			cert := certs.Client(t, pkix.Name{CommonName: principal, Organization: []string{"Samsa"}})
+			var summary struct{ Consumed []string }
+			out := run(t, command{name: python, args: []string{script, client.name, ssl, topic, "SSL", cert.CertFile, cert.KeyFile, certs.CAFile}, timeout: 90 * time.Second})
+			decodeSummary(t, out, &summary)
+			if len(summary.Consumed) != 10 || summary.Consumed[0] != "secure-0" || summary.Consumed[9] != "secure-9" {
+				t.Errorf("%s with a client certificate read back %q", client.name, summary.Consumed)
+			}
+			if client.name == "kafka-python" {
+				return // refused, it waits out max.block.ms (60 s) for the topic's metadata
+			}
+			if out, err := runCommand(t, command{name: python, args: []string{script, client.name, ssl, topic, "SSL", bob.CertFile, bob.KeyFile, certs.CAFile}, timeout: 90 * time.Second}); err == nil {
+				t.Fatalf("%s as kcat-bob, without ACLs, succeeded:\n%s", client.name, out.stdout)
+			}
+		})
+	}
 }

@@ -1,9 +1,11 @@
-"""Produce and read back records over SASL_SSL with a Python client
-(compat/security_test.go).
+"""Produce and read back records over SASL_SSL, or SSL with a client
+certificate, with a Python client (compat/security_test.go).
 
     python3 sasl_roundtrip.py CLIENT BROKER TOPIC MECHANISM USER PASSWORD CAFILE
 
-CLIENT is kafka-python or confluent-kafka. Sends 10 records with acks=all,
+CLIENT is kafka-python or confluent-kafka. MECHANISM SSL means a client
+certificate on an SSL listener: USER is then its PEM file and PASSWORD its
+key's. Sends 10 records with acks=all,
 then reads the topic's partition 0 from the beginning until it has them.
 Prints "SUMMARY {"consumed": [values...]}"; exits non-zero on any error
 (a failed authentication included).
@@ -20,9 +22,13 @@ TIMEOUT_S = 30
 def kafka_python(broker, topic, mechanism, user, password, cafile):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    security = dict(security_protocol="SASL_SSL", sasl_mechanism=mechanism,
-                    sasl_plain_username=user, sasl_plain_password=password,
-                    ssl_cafile=cafile, ssl_check_hostname=False)
+    if mechanism == "SSL":
+        security = dict(security_protocol="SSL", ssl_certfile=user, ssl_keyfile=password,
+                        ssl_cafile=cafile, ssl_check_hostname=False)
+    else:
+        security = dict(security_protocol="SASL_SSL", sasl_mechanism=mechanism,
+                        sasl_plain_username=user, sasl_plain_password=password,
+                        ssl_cafile=cafile, ssl_check_hostname=False)
     producer = KafkaProducer(bootstrap_servers=[broker], acks="all", **security)
     futures = [producer.send(topic, partition=0, value=f"secure-{i}".encode()) for i in range(COUNT)]
     producer.flush(timeout=TIMEOUT_S)
@@ -46,8 +52,12 @@ def kafka_python(broker, topic, mechanism, user, password, cafile):
 def confluent(broker, topic, mechanism, user, password, cafile):
     from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-    security = {"bootstrap.servers": broker, "security.protocol": "SASL_SSL", "sasl.mechanisms": mechanism,
-                "sasl.username": user, "sasl.password": password, "ssl.ca.location": cafile}
+    if mechanism == "SSL":
+        security = {"bootstrap.servers": broker, "security.protocol": "SSL", "ssl.ca.location": cafile,
+                    "ssl.certificate.location": user, "ssl.key.location": password}
+    else:
+        security = {"bootstrap.servers": broker, "security.protocol": "SASL_SSL", "sasl.mechanisms": mechanism,
+                    "sasl.username": user, "sasl.password": password, "ssl.ca.location": cafile}
     errors = []
     producer = Producer({**security, "acks": "all", "error_cb": errors.append})
     delivered = []

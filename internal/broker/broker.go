@@ -246,6 +246,7 @@ func (b *Broker) Start(ctx context.Context) error {
 			Listener:        b.endpoints[i].Listener,
 			TLS:             secured[i].tls,
 			SASL:            secured[i].auth != nil,
+			CertPrincipal:   secured[i].certPrincipal,
 			Limits:          limits,
 			Logger:          b.log.With("component", "conn"),
 		}, b.handler)

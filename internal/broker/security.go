@@ -2,6 +2,7 @@ package broker
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +16,9 @@ import (
 type listenerSecurity struct {
 	tls  *tls.Config
 	auth *security.Authenticator
+	// certPrincipal names clients by their certificate (SSL listeners
+	// with ssl.client.auth), nil elsewhere.
+	certPrincipal func(*x509.Certificate) (string, error)
 }
 
 // listenerSecurity builds l's TLS configuration and SASL authenticator from
@@ -41,6 +45,15 @@ func (b *Broker) listenerSecurity(l config.Listener) (listenerSecurity, error) {
 			return sec, err
 		}
 		sec.tls = cfg
+		// As Kafka's default principal builder: on an SSL listener a
+		// client's certificate names it; on SASL_SSL its SASL user does.
+		if !l.SecurityProtocol.SASL() && cfg.ClientAuth != tls.NoClientCert {
+			mapper, err := security.ParsePrincipalMappingRules(v("ssl.principal.mapping.rules"))
+			if err != nil {
+				return sec, fmt.Errorf("listener %s: %w", l.Name, err)
+			}
+			sec.certPrincipal = mapper.CertificatePrincipal
+		}
 	}
 	if l.SecurityProtocol.SASL() {
 		var supported, skipped []string

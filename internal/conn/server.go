@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -112,6 +113,11 @@ type Config struct {
 	TLS            *tls.Config // nil for PLAINTEXT
 	Listener       string      // listener name, for logs and security decisions
 	SASL           bool        // the listener requires SASL authentication
+	// CertPrincipal names the principal of a client that presented a
+	// verified certificate (an SSL listener with ssl.client.auth); nil
+	// leaves such clients ANONYMOUS. An error fails the connection's
+	// authentication: it is closed.
+	CertPrincipal func(*x509.Certificate) (string, error)
 	// Limits, shared by every listener of the broker, bounds the
 	// connections accepted; nil is no limit.
 	Limits *Limits
@@ -461,6 +467,15 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	log := s.log.With("remote", remote, "listener", s.cfg.Listener)
 	sess := &Session{RemoteAddr: remote, Listener: s.cfg.Listener, TLS: s.cfg.TLS != nil}
 	sess.NeedsSASL.Store(s.cfg.SASL)
+	if tc, ok := c.(*tls.Conn); ok && s.cfg.CertPrincipal != nil {
+		principal, err := s.certificatePrincipal(ctx, tc)
+		if err != nil {
+			log.Info("SSL authentication failed; closing connection", "err", err)
+			c.Close()
+			return
+		}
+		sess.principal = principal
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.draining, cancel)()
@@ -477,6 +492,25 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	close(queue)
 	<-writerDone
 	c.Close()
+}
+
+// certificatePrincipal completes c's TLS handshake (within the idle
+// timeout, as the first read would) and returns the principal of the client
+// certificate, or "" when the client sent none (ssl.client.auth=requested).
+func (s *Server) certificatePrincipal(ctx context.Context, c *tls.Conn) (string, error) {
+	if s.cfg.IdleTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.IdleTimeout)
+		defer cancel()
+	}
+	if err := c.HandshakeContext(ctx); err != nil {
+		return "", fmt.Errorf("TLS handshake: %w", err)
+	}
+	certs := c.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return "", nil
+	}
+	return s.cfg.CertPrincipal(certs[0])
 }
 
 // readLoop reads, decodes and dispatches requests. unwritten counts the
