@@ -40,11 +40,18 @@ func findKafkajs(t *testing.T) kafkajs {
 // its "SUMMARY <json>" line into summary.
 func (k kafkajs) script(t *testing.T, broker string, timeout time.Duration, summary any, script string, args ...string) {
 	t.Helper()
+	k.scriptWith(t, []string{"BROKER=" + broker}, timeout, summary, script, args...)
+}
+
+// scriptWith is script with the environment env (BROKER and what else the
+// script reads).
+func (k kafkajs) scriptWith(t *testing.T, env []string, timeout time.Duration, summary any, script string, args ...string) {
+	t.Helper()
 	out := run(t, command{
 		name:    k.node,
 		args:    append([]string{filepath.Join(k.dir, script)}, args...),
 		dir:     k.dir,
-		env:     []string{"BROKER=" + broker},
+		env:     env,
 		timeout: timeout,
 	})
 	decodeSummary(t, out, summary)

@@ -220,7 +220,8 @@ func grepLines(s, substr string) string {
 }
 
 // TestClientCertificateAuthentication: kcat (librdkafka), kafka-python
-// (Python's ssl) and confluent-kafka authenticate with client certificates on
+// (Python's ssl), confluent-kafka and kafkajs (Node's TLS) authenticate with
+// client certificates on
 // an SSL listener with ssl.client.auth=required; each one's principal is its
 // certificate's CN (ssl.principal.mapping.rules), which the ACLs name. A
 // certificate without ACLs is refused the topic, and no record of it is
@@ -311,4 +312,28 @@ func TestClientCertificateAuthentication(t *testing.T) {
 			}
 		})
 	}
+
+	// kafkajs, on Node's TLS: it creates its topic, and its idempotent
+	// producer writes 1,000 records, as the principal its CN maps to.
+	t.Run("kafkajs", func(t *testing.T) {
+		k := findKafkajs(t)
+		ctx := brokertest.Context(t, 30*time.Second)
+		const topic, principal = "kjs-mtls", "kjs-user"
+		results, err := b.Admin().CreateACLs(ctx, kadm.NewACLs().Allow("User:"+principal).Topics(topic).
+			Operations(kadm.OpCreate, kadm.OpWrite, kadm.OpRead, kadm.OpDescribe))
+		if err != nil || results[0].Err != nil {
+			t.Fatalf("CreateACLs: %v %+v", err, results)
+		}
+		cert := certs.Client(t, pkix.Name{CommonName: principal, Organization: []string{"Samsa"}})
+		var sum kafkajsProduceSummary
+		k.scriptWith(t, []string{"BROKER=" + ssl, "SSL_CA=" + certs.CAFile, "SSL_CERT=" + cert.CertFile, "SSL_KEY=" + cert.KeyFile},
+			90*time.Second, &sum, "roundtrip.js", "produce", topic)
+		var stored int64
+		for _, end := range endOffsets(t, b.Admin(), topic) {
+			stored += end
+		}
+		if stored != 1000 {
+			t.Fatalf("kafkajs with a client certificate stored %d records, want 1000", stored)
+		}
+	})
 }

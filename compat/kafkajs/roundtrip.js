@@ -2,6 +2,9 @@
 // compat/kafkajs_test.go. Each mode prints one line "SUMMARY <json>" on
 // stdout and exits non-zero on any error; kafkajs logs go to stderr.
 //
+// SSL_CA, SSL_CERT and SSL_KEY (PEM files), when set, make it connect over
+// SSL with that client certificate.
+//
 //   node roundtrip.js produce TOPIC
 //       creates TOPIC with 3 partitions through the admin client, then sends
 //       1,000 keyed messages in 10 batches of 100 with acks -1 from an
@@ -19,12 +22,22 @@ const GZIP_BATCH = 3
 const PARTITIONS = 3
 const KEYS = 37
 
+// With SSL_CA, SSL_CERT and SSL_KEY set (PEM files) the client speaks SSL
+// and authenticates with that client certificate.
+function sslOptions() {
+  const { SSL_CA: ca, SSL_CERT: cert, SSL_KEY: key } = process.env
+  if (!ca) return undefined
+  const fs = require('fs')
+  return { ca: [fs.readFileSync(ca)], cert: fs.readFileSync(cert), key: fs.readFileSync(key) }
+}
+
 function kafkaClient(clientId) {
   const broker = process.env.BROKER
   if (!broker) throw new Error('BROKER is not set')
   return new Kafka({
     clientId,
     brokers: [broker],
+    ssl: sslOptions(),
     logLevel: logLevel.WARN,
     // stdout carries only the summary line.
     logCreator: () => ({ namespace, level, label, log }) => {
