@@ -26,6 +26,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/security"
 	"github.com/samsa-broker/samsa/internal/storage"
 	"github.com/samsa-broker/samsa/internal/storage/vfs"
+	"github.com/samsa-broker/samsa/internal/tokens"
 	"github.com/samsa-broker/samsa/internal/topics"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -51,6 +52,7 @@ type Broker struct {
 	catalog *topics.Catalog
 	groups  *group.Coordinator
 	txns    *txn.Coordinator
+	tokens  *tokens.Manager
 	handler *handler.Handler
 
 	servers   []*conn.Server
@@ -134,6 +136,11 @@ func New(opts Options) (*Broker, error) {
 	}, txnStateLog{internalLog{catalog: b.catalog, topic: txnStateTopic}},
 		txnMarkers{catalog: b.catalog, groups: b.groups, log: opts.Logger.With("component", "txn")},
 		b.catalog.Metadata())
+	expiry, maxLifetime, _ := cfg.DelegationTokenLifetimes()
+	b.tokens = tokens.New(tokens.Config{
+		Secret: cfg.DelegationTokenSecret(), Expiry: expiry, MaxLifetime: maxLifetime,
+		Logger: opts.Logger.With("component", "tokens"),
+	}, b.catalog.Metadata())
 	return b, nil
 }
 
@@ -223,7 +230,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	}
 	b.handler = handler.New(handler.Options{
 		NodeID: b.cfg.NodeID(), Broker: b.cfg, Catalog: b.catalog, Groups: b.groups,
-		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Endpoints: b.endpoints,
+		ProducerIDs: b.catalog.Metadata(), Transactions: b.txns, Tokens: b.tokens, Endpoints: b.endpoints,
 		Authenticators: authenticators, Credentials: b.catalog.Metadata(),
 		Authorizer: authorizer, ACLs: b.catalog.Metadata(), Quotas: b.catalog.Metadata(),
 		Loggers: b.opts.Levels,
@@ -231,6 +238,10 @@ func (b *Broker) Start(ctx context.Context) error {
 	})
 	b.groups.Start(ctx)
 	b.txns.Start()
+	if b.tokens.Enabled() {
+		_, _, check := b.cfg.DelegationTokenLifetimes()
+		b.every(ctx, check, b.tokens.RemoveExpired)
+	}
 	// One set of connection limits for every listener, as Kafka's
 	// ConnectionQuotas.
 	window, _ := b.cfg.QuotaWindow()

@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/samsa-broker/samsa/internal/config"
+	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/security"
+	"github.com/samsa-broker/samsa/internal/tokens"
 )
 
 // listenerSecurity is what a listener's security protocol needs: a TLS
@@ -78,11 +80,22 @@ func (b *Broker) listenerSecurity(l config.Listener) (listenerSecurity, error) {
 				b.log.Warn("SASL PLAIN enabled without users: no PLAIN login can succeed; define them as user_NAME=\"password\" in listener.name."+strings.ToLower(l.Name)+".plain.sasl.jaas.config", "listener", l.Name)
 			}
 		}
-		auth, err := security.NewAuthenticator(supported, plainUsers, b.catalog.Metadata())
+		auth, err := security.NewAuthenticator(supported, plainUsers, scramCredentials{b.catalog.Metadata(), b.tokens})
 		if err != nil {
 			return sec, err
 		}
 		sec.auth = auth
 	}
 	return sec, nil
+}
+
+// scramCredentials are the SCRAM credentials of users (the metadata log) and
+// of delegation tokens (the tokenauth=true extension).
+type scramCredentials struct {
+	*metadata.Store
+	tokens *tokens.Manager
+}
+
+func (c scramCredentials) TokenScramCredential(id, mechanism string) (security.ScramCredential, string, bool) {
+	return c.tokens.TokenScramCredential(id, mechanism)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,11 +94,19 @@ func (tb *Broker) Stop() {
 }
 
 // Restart stops the broker and starts a new one on the same data directory
-// and the same port.
+// and the same ports, each listener on the one it had.
 func (tb *Broker) Restart() {
 	tb.t.Helper()
+	addrs := tb.B.Addrs()
+	listeners := strings.Split(tb.Props["listeners"], ",")
+	for i, l := range listeners {
+		name, _, _ := strings.Cut(strings.TrimSpace(l), "://")
+		if i < len(addrs) {
+			listeners[i] = name + "://" + addrs[i]
+		}
+	}
 	tb.Stop()
-	tb.Props["listeners"] = "PLAINTEXT://" + tb.Addr
+	tb.Props["listeners"] = strings.Join(listeners, ",")
 	tb.start()
 }
 

@@ -518,6 +518,23 @@ func (b *Broker) TransactionStateLogSegmentBytes() int32 {
 	return b.int32("transaction.state.log.segment.bytes")
 }
 
+// DelegationTokenSecret is delegation.token.secret.key (or its deprecated
+// name delegation.token.master.key); "" turns delegation tokens off.
+func (b *Broker) DelegationTokenSecret() string {
+	if v := b.stringValue("delegation.token.secret.key"); v != "" {
+		return v
+	}
+	return b.stringValue("delegation.token.master.key")
+}
+
+// DelegationTokenLifetimes are delegation.token.expiry.time.ms,
+// delegation.token.max.lifetime.ms and
+// delegation.token.expiry.check.interval.ms.
+func (b *Broker) DelegationTokenLifetimes() (expiry, maxLifetime, checkInterval time.Duration) {
+	return b.millis("delegation.token.expiry.time.ms"), b.millis("delegation.token.max.lifetime.ms"),
+		b.millis("delegation.token.expiry.check.interval.ms")
+}
+
 // TransactionalIDExpiration is how long an idle transactional id is kept.
 func (b *Broker) TransactionalIDExpiration() time.Duration {
 	return b.millis("transactional.id.expiration.ms")

@@ -137,6 +137,7 @@ type Session struct {
 	mu        sync.Mutex
 	principal string
 	mechanism string
+	tokenAuth bool // authenticated with a delegation token
 	// Auth is a mechanism-specific SASL exchange in progress, owned by the
 	// handler that set it.
 	Auth any
@@ -191,12 +192,21 @@ func (s *Session) Principal() string {
 	return s.principal
 }
 
-// SetAuthenticated records a successful SASL authentication.
-func (s *Session) SetAuthenticated(principal, mechanism string) {
+// SetAuthenticated records a successful SASL authentication; token is set
+// when the client authenticated with a delegation token.
+func (s *Session) SetAuthenticated(principal, mechanism string, token bool) {
 	s.mu.Lock()
-	s.principal, s.mechanism = principal, mechanism
+	s.principal, s.mechanism, s.tokenAuth = principal, mechanism, token
 	s.mu.Unlock()
 	s.NeedsSASL.Store(false)
+}
+
+// TokenAuthenticated reports whether the client authenticated with a
+// delegation token.
+func (s *Session) TokenAuthenticated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenAuth
 }
 
 // SetSessionExpiry sets when the SASL authentication ends (zero: never).

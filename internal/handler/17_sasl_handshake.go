@@ -106,7 +106,11 @@ func (h *Handler) finishAuthentication(sess *conn.Session, exchange security.Exc
 		return 0, reauthError(fmt.Sprintf("Cannot change principals during re-authentication from User:%s: User:%s",
 			sess.Principal(), principal))
 	}
-	sess.SetAuthenticated(principal, sess.Mechanism())
+	token := false
+	if t, ok := exchange.(interface{ TokenAuthenticated() bool }); ok {
+		token = t.TokenAuthenticated()
+	}
+	sess.SetAuthenticated(principal, sess.Mechanism(), token)
 	lifetime := h.opts.Broker.ConnectionsMaxReauth(sess.Listener, sess.Mechanism())
 	if lifetime <= 0 {
 		sess.SetSessionExpiry(time.Time{})

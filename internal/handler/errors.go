@@ -12,6 +12,7 @@ import (
 	"github.com/samsa-broker/samsa/internal/partition"
 	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/security"
+	"github.com/samsa-broker/samsa/internal/tokens"
 	"github.com/samsa-broker/samsa/internal/topics"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -44,6 +45,14 @@ func errorCode(err error) int16 {
 		return kerr.NotLeaderForPartition.Code
 	case errors.Is(err, partition.ErrStorage):
 		return kerr.KafkaStorageError.Code
+	case errors.Is(err, tokens.ErrDisabled):
+		return kerr.DelegationTokenAuthDisabled.Code
+	case errors.Is(err, tokens.ErrNotFound):
+		return kerr.DelegationTokenNotFound.Code
+	case errors.Is(err, tokens.ErrOwnerMismatch):
+		return kerr.DelegationTokenOwnerMismatch.Code
+	case errors.Is(err, tokens.ErrExpired):
+		return kerr.DelegationTokenExpired.Code
 	case errors.Is(err, txn.ErrLoading):
 		return kerr.CoordinatorLoadInProgress.Code
 	case errors.Is(err, txn.ErrInvalidTimeout):

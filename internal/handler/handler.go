@@ -20,9 +20,11 @@ import (
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/conn"
 	"github.com/samsa-broker/samsa/internal/logging"
+	"github.com/samsa-broker/samsa/internal/metadata"
 	"github.com/samsa-broker/samsa/internal/protocol"
 	"github.com/samsa-broker/samsa/internal/quota"
 	"github.com/samsa-broker/samsa/internal/security"
+	"github.com/samsa-broker/samsa/internal/tokens"
 	"github.com/samsa-broker/samsa/internal/topics"
 	"github.com/samsa-broker/samsa/internal/txn"
 )
@@ -44,6 +46,9 @@ type Options struct {
 	ProducerIDs ProducerIDAllocator
 	// Transactions is the transaction coordinator (internal/txn).
 	Transactions TxnCoordinator
+	// Tokens manages delegation tokens; nil answers their APIs
+	// DELEGATION_TOKEN_AUTH_DISABLED.
+	Tokens TokenManager
 	// Endpoints are advertised per listener name; the first is the default.
 	Endpoints []Endpoint
 	// Authenticators holds the SASL mechanisms and credentials of each
@@ -114,6 +119,15 @@ type TxnCoordinator interface {
 	Verify(producerID int64, epoch int16, tp txn.TopicPartition) error
 	Describe(txnID string) (txn.Info, bool, error)
 	List() ([]txn.Info, error)
+}
+
+// TokenManager serves the delegation token APIs (internal/tokens).
+type TokenManager interface {
+	Enabled() bool
+	Create(owner, requester string, renewers []string, maxLifetime time.Duration) (tokens.Token, error)
+	Renew(hmac []byte, principal string, period time.Duration) (time.Time, error)
+	Expire(hmac []byte, principal string, period time.Duration) (time.Time, error)
+	Describe(visible func(metadata.DelegationToken) bool) ([]tokens.Token, error)
 }
 
 // ProducerIDAllocator hands out unique producer ids that survive restarts.

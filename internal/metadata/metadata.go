@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,24 @@ type event struct {
 	// Features are finalized feature levels set by UpdateFeatures (type
 	// features): each replaces that feature's level.
 	Features map[string]int16 `json:"features,omitempty"`
+	// Token is a delegation token created or renewed (type token_set);
+	// TokenID names one removed (type token_remove).
+	Token   *DelegationToken `json:"token,omitempty"`
+	TokenID string           `json:"token_id,omitempty"`
+}
+
+// DelegationToken is one delegation token (KIP-48) as the metadata log keeps
+// it: without its HMAC, which the broker's secret recomputes from the id, as
+// Kafka's DelegationTokenRecord does. Times are Unix milliseconds; principals
+// are "User:name".
+type DelegationToken struct {
+	ID        string   `json:"id"`
+	Owner     string   `json:"owner"`
+	Requester string   `json:"requester"`
+	Renewers  []string `json:"renewers,omitempty"`
+	Issued    int64    `json:"issued"`
+	Expiry    int64    `json:"expiry"`
+	Max       int64    `json:"max"`
 }
 
 // producerIDBlock is how many producer ids one metadata event reserves.
@@ -109,6 +128,8 @@ type Store struct {
 	// features holds the feature levels UpdateFeatures finalized; a feature
 	// never updated is absent (its default is the handler's to know).
 	features map[string]int16
+	// tokens holds the delegation tokens by id.
+	tokens map[string]DelegationToken
 }
 
 // Open replays the metadata log in dir, creating it (and a cluster id) if new.
@@ -123,7 +144,7 @@ func Open(fs vfs.FS, dir string, logger *slog.Logger) (*Store, error) {
 	}
 	s := &Store{log: l, topics: map[string]*Topic{}, byID: map[TopicID]*Topic{},
 		scram: map[string]map[string]security.ScramCredential{}, brokerConfigs: map[string]map[string]string{},
-		groupConfigs: map[string]map[string]string{}, features: map[string]int16{}}
+		groupConfigs: map[string]map[string]string{}, features: map[string]int16{}, tokens: map[string]DelegationToken{}}
 	s.acls.Store(acl.NewSet(nil))
 	s.quotas.Store(quota.NewSet(nil))
 	if err := s.replay(); err != nil {
@@ -241,6 +262,12 @@ func (s *Store) apply(ev event) {
 		}
 	case "features":
 		maps.Copy(s.features, ev.Features)
+	case "token_set":
+		if ev.Token != nil {
+			s.tokens[ev.Token.ID] = *ev.Token
+		}
+	case "token_remove":
+		delete(s.tokens, ev.TokenID)
 	}
 }
 
@@ -572,3 +599,44 @@ func (s *Store) UpdateFeatures(levels map[string]int16, check func(current map[s
 
 // Close closes the metadata log.
 func (s *Store) Close() error { return s.log.Close() }
+
+// SetDelegationToken stores a delegation token, new or renewed.
+func (s *Store) SetDelegationToken(t DelegationToken) error {
+	t.Renewers = slices.Clone(t.Renewers)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(event{Type: "token_set", Token: &t})
+}
+
+// RemoveDelegationToken forgets the delegation token id (a no-op for an id
+// it does not know).
+func (s *Store) RemoveDelegationToken(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tokens[id]; !ok {
+		return nil
+	}
+	return s.appendLocked(event{Type: "token_remove", TokenID: id})
+}
+
+// DelegationToken returns the delegation token id.
+func (s *Store) DelegationToken(id string) (DelegationToken, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tokens[id]
+	t.Renewers = slices.Clone(t.Renewers)
+	return t, ok
+}
+
+// DelegationTokens returns every delegation token, by id.
+func (s *Store) DelegationTokens() []DelegationToken {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]DelegationToken, 0, len(s.tokens))
+	for _, t := range s.tokens {
+		t.Renewers = slices.Clone(t.Renewers)
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b DelegationToken) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}

@@ -22,6 +22,13 @@ type CredentialStore interface {
 	ScramCredential(user, mechanism string) (ScramCredential, bool)
 }
 
+// TokenStore is a CredentialStore that also authenticates delegation tokens
+// (SCRAM with the tokenauth=true extension): it returns the credential of
+// the unexpired token id and the principal name of its owner.
+type TokenStore interface {
+	TokenScramCredential(id, mechanism string) (cred ScramCredential, owner string, ok bool)
+}
+
 // Exchange is the server side of one SASL authentication in progress.
 type Exchange interface {
 	// Step consumes the client's next token and returns the server's

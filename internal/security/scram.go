@@ -2,12 +2,14 @@ package security
 
 import (
 	"crypto/hmac"
+	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -56,6 +58,24 @@ func scramHash(mechanism string) (func() hash.Hash, bool) {
 func IsScram(mechanism string) bool {
 	_, ok := scramHash(mechanism)
 	return ok
+}
+
+// NewScramCredential derives the stored credential of password with a fresh
+// random salt.
+func NewScramCredential(mechanism, password string, iterations int) (ScramCredential, error) {
+	h, ok := scramHash(mechanism)
+	if !ok {
+		return ScramCredential{}, fmt.Errorf("%w: %q", ErrUnsupportedMechanism, mechanism)
+	}
+	salt := make([]byte, scramSaltBytes)
+	if _, err := rand.Read(salt); err != nil {
+		return ScramCredential{}, fmt.Errorf("salt: %w", err)
+	}
+	salted, err := pbkdf2.Key(h, password, salt, iterations, h().Size())
+	if err != nil {
+		return ScramCredential{}, fmt.Errorf("salt password: %w", err)
+	}
+	return ScramCredentialFromSaltedPassword(mechanism, salt, salted, iterations)
 }
 
 // ScramCredentialFromSaltedPassword derives the stored credential from the
@@ -112,6 +132,7 @@ type scramExchange struct {
 	step      int
 
 	user            string
+	token           bool // the user authenticated with a delegation token
 	cred            ScramCredential
 	gs2Header       string
 	clientFirstBare string
@@ -170,11 +191,7 @@ func (e *scramExchange) clientFirst(msg string) ([]byte, bool, error) {
 			return e.fail("authorization id must be empty or the user name")
 		}
 	}
-	for _, ext := range attrs[2:] {
-		if ext == "tokenauth=true" {
-			return e.fail("delegation tokens are not supported")
-		}
-	}
+	token := slices.Contains(attrs[2:], "tokenauth=true")
 	clientNonce := attrs[1][2:]
 	if clientNonce == "" {
 		return e.fail("empty client nonce")
@@ -182,8 +199,20 @@ func (e *scramExchange) clientFirst(msg string) ([]byte, bool, error) {
 	if e.store == nil {
 		return e.fail("unknown user")
 	}
-	cred, ok := e.store.ScramCredential(user, e.mechanism)
-	if !ok {
+	var cred ScramCredential
+	if token {
+		// The user name is a delegation token's id; the principal is the
+		// token's owner.
+		tokens, ok := e.store.(TokenStore)
+		if !ok {
+			return e.fail("delegation tokens are not enabled")
+		}
+		var owner string
+		if cred, owner, ok = tokens.TokenScramCredential(user, e.mechanism); !ok {
+			return e.fail("unknown or expired delegation token")
+		}
+		user, e.token = owner, true
+	} else if cred, ok = e.store.ScramCredential(user, e.mechanism); !ok {
 		return e.fail("unknown user")
 	}
 	random := make([]byte, 24)
@@ -232,6 +261,10 @@ func (e *scramExchange) clientFinal(msg string) ([]byte, bool, error) {
 }
 
 func (e *scramExchange) Principal() string { return e.user }
+
+// TokenAuthenticated reports whether the client authenticated with a
+// delegation token (such a session may not manage tokens itself).
+func (e *scramExchange) TokenAuthenticated() bool { return e.token }
 
 // decodeScramName undoes RFC 5802's escaping of user names (=2C is a
 // comma, =3D an equals sign; any other '=' is malformed).
