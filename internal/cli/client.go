@@ -90,6 +90,7 @@ func AddCommands(root *cobra.Command) {
 		newUsersCommand(cfg),
 		newACLCommand(cfg),
 		newQuotasCommand(cfg),
+		newTokensCommand(cfg),
 	)
 }
 

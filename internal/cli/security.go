@@ -28,7 +28,7 @@ var clientSecurityKeys = map[string]string{
 	"sasl.mechanisms":                       "librdkafka's name for sasl.mechanism",
 	"sasl.username":                         "SASL user (librdkafka)",
 	"sasl.password":                         "SASL password (librdkafka)",
-	"sasl.jaas.config":                      `a login module line with username="..." password="..." (Kafka)`,
+	"sasl.jaas.config":                      `a login module line with username="..." password="..." (Kafka); tokenauth="true" for a delegation token`,
 	"ssl.ca.location":                       "PEM file of the CA that signed the broker's certificate",
 	"ssl.truststore.location":               "the same, when ssl.truststore.type is PEM",
 	"ssl.truststore.type":                   "PEM (JKS and PKCS12 are not read)",
@@ -173,6 +173,7 @@ func clientSASL(props map[string]string) (kgo.Opt, error) {
 		mech = "PLAIN" // Kafka's default
 	}
 	user, pass := props["sasl.username"], props["sasl.password"]
+	token := false
 	if jaas := props["sasl.jaas.config"]; jaas != "" {
 		opts := security.JAASOptions(jaas)
 		if user == "" {
@@ -181,6 +182,9 @@ func clientSASL(props map[string]string) (kgo.Opt, error) {
 		if pass == "" {
 			pass = opts["password"]
 		}
+		// Kafka's ScramLoginModule option for a delegation token: the
+		// user name is its id, the password its HMAC.
+		token = strings.EqualFold(opts["tokenauth"], "true")
 	}
 	if user == "" {
 		return nil, usageErrorf("SASL needs a user: sasl.username or sasl.jaas.config with username=")
@@ -189,9 +193,9 @@ func clientSASL(props map[string]string) (kgo.Opt, error) {
 	case "PLAIN":
 		return kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()), nil
 	case "SCRAM-SHA-256":
-		return kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()), nil
+		return kgo.SASL(scram.Auth{User: user, Pass: pass, IsToken: token}.AsSha256Mechanism()), nil
 	case "SCRAM-SHA-512":
-		return kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()), nil
+		return kgo.SASL(scram.Auth{User: user, Pass: pass, IsToken: token}.AsSha512Mechanism()), nil
 	}
 	return nil, usageErrorf("sasl.mechanism %q: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", mech)
 }
