@@ -116,7 +116,8 @@ func TestKill9KeepsAcknowledgedData(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	addr := freePort(t)
-	p := startProcess(t, dataDir, addr, "--fsync", "always")
+	// Four partitions: a produce request spans several, whose fsyncs overlap.
+	p := startProcess(t, dataDir, addr, "--fsync", "always", "--set", "num.partitions=4")
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("durable"), kgo.AllowAutoTopicCreation(),
 		kgo.ProducerLinger(time.Millisecond))

@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -414,9 +415,27 @@ func (h *Handler) waitProduced(ctx context.Context, waits []produceWait, timeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var pending []produceWait
 	for _, w := range waits {
-		if err := w.part.WaitVisible(ctx, w.end); err != nil && w.resp != nil {
-			w.resp.ErrorCode = errorCode(err)
+		if w.part.HighWatermark() < w.end {
+			pending = append(pending, w)
+		}
+	}
+	errs := make([]error, len(pending))
+	if len(pending) == 1 {
+		errs[0] = pending[0].part.WaitVisible(ctx, pending[0].end)
+	} else {
+		// Each partition's wait is its group-committed fsync (--fsync
+		// always): the partitions' fsyncs overlap rather than queue.
+		var wg sync.WaitGroup
+		for i, w := range pending {
+			wg.Go(func() { errs[i] = w.part.WaitVisible(ctx, w.end) })
+		}
+		wg.Wait()
+	}
+	for i, w := range pending {
+		if errs[i] != nil && w.resp != nil {
+			w.resp.ErrorCode = errorCode(errs[i])
 			w.resp.BaseOffset = -1
 		}
 	}
