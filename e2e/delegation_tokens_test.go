@@ -103,13 +103,20 @@ func TestDelegationTokens(t *testing.T) {
 		}
 	}
 
+	// Describing by owner names a renewer's tokens too.
+	if described, err := bob.DescribeDelegationTokens(ctx, kadm.Principal{Type: "User", Name: "bob"}); err != nil || len(described) != 1 || described[0].TokenID != tok.TokenID {
+		t.Fatalf("bob describes the tokens of owner bob: %+v, %v; want alice's, which he renews", described, err)
+	}
+
 	// Creating a token owned by bob needs CREATE_TOKENS on User:bob.
 	_, err = alice.CreateDelegationToken(ctx, kadm.CreateDelegationToken{Owner: &kadm.Principal{Name: "bob"}})
 	wantCode("alice creates bob's token", err, kerr.DelegationTokenAuthorizationFailed)
 	// kadm's builder has no user resources: CreateAcls by hand.
 	create := kmsg.NewPtrCreateACLsRequest()
 	c := kmsg.NewCreateACLsRequestCreation()
-	c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeUser, "bob", kmsg.ACLResourcePatternTypeLiteral
+	// A user resource is named by the principal, as kafka-acls
+	// --user-principal User:bob names it.
+	c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeUser, "User:bob", kmsg.ACLResourcePatternTypeLiteral
 	c.Principal, c.Host, c.Operation, c.PermissionType = "User:alice", "*", kmsg.ACLOperationCreateTokens, kmsg.ACLPermissionTypeAllow
 	create.Creations = append(create.Creations, c)
 	if resp, err := create.RequestWith(ctx, b.Client()); err != nil || resp.Results[0].ErrorCode != 0 {

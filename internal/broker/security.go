@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/samsa-broker/samsa/internal/config"
 	"github.com/samsa-broker/samsa/internal/metadata"
@@ -96,6 +97,6 @@ type scramCredentials struct {
 	tokens *tokens.Manager
 }
 
-func (c scramCredentials) TokenScramCredential(id, mechanism string) (security.ScramCredential, string, bool) {
+func (c scramCredentials) TokenScramCredential(id, mechanism string) (security.ScramCredential, string, time.Time, bool) {
 	return c.tokens.TokenScramCredential(id, mechanism)
 }

@@ -116,6 +116,13 @@ func (h *Handler) finishAuthentication(sess *conn.Session, exchange security.Exc
 		sess.SetSessionExpiry(time.Time{})
 		return 0, nil
 	}
+	// A session never outlives the delegation token it authenticated
+	// with.
+	if c, ok := exchange.(interface{ CredentialExpiry() time.Time }); ok {
+		if expiry := c.CredentialExpiry(); !expiry.IsZero() {
+			lifetime = max(min(lifetime, time.Until(expiry)), time.Millisecond)
+		}
+	}
 	sess.SetSessionExpiry(time.Now().Add(lifetime))
 	return lifetime.Milliseconds(), nil
 }

@@ -22,6 +22,7 @@ package handler
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -45,6 +46,13 @@ func (h *Handler) tokenRequestCode(req *conn.Request) int16 {
 		return kerr.DelegationTokenRequestNotAllowed.Code
 	}
 	return 0
+}
+
+// millisDuration converts a request's milliseconds to a duration, saturating
+// instead of overflowing (a period of MaxInt64 means "as long as allowed").
+func millisDuration(ms int64) time.Duration {
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	return time.Duration(max(min(ms, maxMillis), -maxMillis)) * time.Millisecond
 }
 
 // userPrincipal returns "User:name", or false for another principal type.
@@ -91,10 +99,12 @@ func (h *Handler) handleCreateDelegationToken(_ context.Context, req *conn.Reque
 		}
 		renewers = append(renewers, p)
 	}
-	if owner != requester && !h.allowed(req, acl.OpCreateTokens, acl.ResourceUser, resp.PrincipalName) {
+	// A user resource is named by the principal, User:name, as
+	// kafka-acls --user-principal stores it.
+	if owner != requester && !h.allowed(req, acl.OpCreateTokens, acl.ResourceUser, owner) {
 		return fail(kerr.DelegationTokenAuthorizationFailed.Code)
 	}
-	tok, err := h.opts.Tokens.Create(owner, requester, renewers, time.Duration(r.MaxLifetimeMillis)*time.Millisecond)
+	tok, err := h.opts.Tokens.Create(owner, requester, renewers, millisDuration(r.MaxLifetimeMillis))
 	if err != nil {
 		h.log.Warn("could not create a delegation token", "owner", owner, "err", err)
 		return fail(errorCode(err))
@@ -111,7 +121,6 @@ func (h *Handler) tokenVisible(req *conn.Request, t metadata.DelegationToken) bo
 	if tokens.MayDescribe(t, "User:"+req.Conn.Principal()) {
 		return true
 	}
-	_, ownerName := splitPrincipal(t.Owner)
 	return h.allowed(req, acl.OpDescribe, acl.ResourceDelegationToken, t.ID) ||
-		h.allowed(req, acl.OpDescribeTokens, acl.ResourceUser, ownerName)
+		h.allowed(req, acl.OpDescribeTokens, acl.ResourceUser, t.Owner)
 }

@@ -26,7 +26,7 @@ func (h *Handler) handleRenewDelegationToken(_ context.Context, req *conn.Reques
 	r := req.Body.(*kmsg.RenewDelegationTokenRequest)
 	resp := r.ResponseKind().(*kmsg.RenewDelegationTokenResponse)
 	resp.ExpiryTimestamp, resp.ErrorCode = h.changeTokenExpiry(req, "renew", func(principal string) (time.Time, error) {
-		return h.opts.Tokens.Renew(r.HMAC, principal, time.Duration(r.RenewTimeMillis)*time.Millisecond)
+		return h.opts.Tokens.Renew(r.HMAC, principal, millisDuration(r.RenewTimeMillis))
 	})
 	return respond(resp)
 }

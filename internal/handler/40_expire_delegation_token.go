@@ -23,7 +23,7 @@ func (h *Handler) handleExpireDelegationToken(_ context.Context, req *conn.Reque
 	r := req.Body.(*kmsg.ExpireDelegationTokenRequest)
 	resp := r.ResponseKind().(*kmsg.ExpireDelegationTokenResponse)
 	resp.ExpiryTimestamp, resp.ErrorCode = h.changeTokenExpiry(req, "expire", func(principal string) (time.Time, error) {
-		return h.opts.Tokens.Expire(r.HMAC, principal, time.Duration(r.ExpiryPeriodMillis)*time.Millisecond)
+		return h.opts.Tokens.Expire(r.HMAC, principal, millisDuration(r.ExpiryPeriodMillis))
 	})
 	return respond(resp)
 }

@@ -3,8 +3,8 @@ package handler
 // DescribeDelegationToken: v0-3
 //
 // Behavior:
-// * Lists the tokens of the owners named (null: every owner; an empty list:
-//   none) that the requester may see: its own, those it requested or may
+// * Lists the tokens of the owners named (theirs or those they renew; null:
+//   every owner; an empty list: none) that the requester may see: its own, those it requested or may
 //   renew, and others with DESCRIBE on the token or DESCRIBE_TOKENS on the
 //   owner (KIP-373)
 // * The connection checks of CreateDelegationToken
@@ -37,8 +37,11 @@ func (h *Handler) handleDescribeDelegationToken(_ context.Context, req *conn.Req
 	for _, o := range r.Owners {
 		owners = append(owners, o.PrincipalType+":"+o.PrincipalName)
 	}
+	// A token belongs to an owner named if it is theirs or they renew it,
+	// as Kafka filters.
 	tokens, err := h.opts.Tokens.Describe(func(t metadata.DelegationToken) bool {
-		return (owners == nil || slices.Contains(owners, t.Owner)) && h.tokenVisible(req, t)
+		named := owners == nil || slices.ContainsFunc(owners, func(o string) bool { return o == t.Owner || slices.Contains(t.Renewers, o) })
+		return named && h.tokenVisible(req, t)
 	})
 	if err != nil {
 		resp.ErrorCode = errorCode(err)

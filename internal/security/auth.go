@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Errors the SASL handlers map to Kafka error codes.
@@ -24,9 +25,10 @@ type CredentialStore interface {
 
 // TokenStore is a CredentialStore that also authenticates delegation tokens
 // (SCRAM with the tokenauth=true extension): it returns the credential of
-// the unexpired token id and the principal name of its owner.
+// the unexpired token id, the principal name of its owner and the token's
+// expiry.
 type TokenStore interface {
-	TokenScramCredential(id, mechanism string) (cred ScramCredential, owner string, ok bool)
+	TokenScramCredential(id, mechanism string) (cred ScramCredential, owner string, expiry time.Time, ok bool)
 }
 
 // Exchange is the server side of one SASL authentication in progress.

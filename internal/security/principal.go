@@ -249,16 +249,22 @@ func formatAttribute(a rawAttribute) string {
 	return oid + "=#" + hex.EncodeToString(a.Value.FullBytes)
 }
 
-// escapeRFC2253 escapes an attribute value: the characters RFC 2253 reserves
-// (and '=' and '#', as Java does anywhere in the value) get a backslash, as
-// do a leading and a trailing space.
+// escapeRFC2253 escapes an attribute value as Java's X500Principal.getName()
+// does: the characters RFC 2253 reserves (and '=' and '#' anywhere) get a
+// backslash, as do leading and trailing spaces and a carriage return; NUL is
+// written \00.
 func escapeRFC2253(s string) string {
+	lead := len(s) - len(strings.TrimLeft(s, " "))
+	trail := len(strings.TrimRight(s, " "))
 	var b strings.Builder
 	for i, c := range s {
 		switch {
-		case strings.ContainsRune(`,=+<>#;"\`, c):
+		case c == 0:
+			b.WriteString(`\00`)
+			continue
+		case strings.ContainsRune(",=+<>#;\"\\\r", c):
 			b.WriteByte('\\')
-		case c == ' ' && (i == 0 || i == len(s)-1):
+		case c == ' ' && (i < lead || i >= trail):
 			b.WriteByte('\\')
 		}
 		b.WriteRune(c)

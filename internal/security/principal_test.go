@@ -120,6 +120,7 @@ func TestDistinguishedName(t *testing.T) {
 			"OU=eng+CN=alice,O=Acme"},
 		{"escapes", pkix.RDNSequence{{atv(cn, ` Smith, John+"Jr" #1; <x>=y\ `)}},
 			`CN=\ Smith\, John\+\"Jr\" \#1\; \<x\>\=y\\\ `},
+		{"every leading and trailing space, NUL", pkix.RDNSequence{{atv(cn, "  a\x00b  ")}}, `CN=\ \ a\00b\ \ `},
 		{"DC keyword", pkix.RDNSequence{{atv(dc, "com")}, {atv(dc, "example")}, {atv(cn, "svc")}},
 			"CN=svc,DC=example,DC=com"},
 		// An e-mail address is an IA5String: its encoding, tag 0x16.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SASL mechanism names, as clients send them.
@@ -132,7 +133,8 @@ type scramExchange struct {
 	step      int
 
 	user            string
-	token           bool // the user authenticated with a delegation token
+	token           bool      // the user authenticated with a delegation token
+	tokenExpiry     time.Time // when that token expires
 	cred            ScramCredential
 	gs2Header       string
 	clientFirstBare string
@@ -208,7 +210,7 @@ func (e *scramExchange) clientFirst(msg string) ([]byte, bool, error) {
 			return e.fail("delegation tokens are not enabled")
 		}
 		var owner string
-		if cred, owner, ok = tokens.TokenScramCredential(user, e.mechanism); !ok {
+		if cred, owner, e.tokenExpiry, ok = tokens.TokenScramCredential(user, e.mechanism); !ok {
 			return e.fail("unknown or expired delegation token")
 		}
 		user, e.token = owner, true
@@ -265,6 +267,12 @@ func (e *scramExchange) Principal() string { return e.user }
 // TokenAuthenticated reports whether the client authenticated with a
 // delegation token (such a session may not manage tokens itself).
 func (e *scramExchange) TokenAuthenticated() bool { return e.token }
+
+// CredentialExpiry is when the credential the client authenticated with
+// ends (a delegation token's expiry), zero for none: with
+// connections.max.reauth.ms set, the session ends then at the latest, as
+// Kafka's SCRAM server reports it (KIP-368).
+func (e *scramExchange) CredentialExpiry() time.Time { return e.tokenExpiry }
 
 // decodeScramName undoes RFC 5802's escaping of user names (=2C is a
 // comma, =3D an equals sign; any other '=' is malformed).

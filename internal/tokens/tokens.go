@@ -61,6 +61,11 @@ type Manager struct {
 	cfg   Config
 	store Store
 
+	// changeMu orders the read-modify-writes of tokens (renew, expire,
+	// removal of expired ones), so one cannot bring back a token another
+	// removed.
+	changeMu sync.Mutex
+
 	mu    sync.Mutex
 	creds map[string]map[string]security.ScramCredential // by token id, then mechanism
 }
@@ -130,6 +135,8 @@ func mayRenew(t metadata.DelegationToken, principal string) bool {
 // max lifetime; a negative period means delegation.token.expiry.time.ms)
 // and returns its new expiry.
 func (m *Manager) Renew(mac []byte, principal string, period time.Duration) (time.Time, error) {
+	m.changeMu.Lock()
+	defer m.changeMu.Unlock()
 	t, err := m.forChange(mac, principal)
 	if err != nil {
 		return time.Time{}, err
@@ -148,6 +155,8 @@ func (m *Manager) Renew(mac []byte, principal string, period time.Duration) (tim
 // its max lifetime); a negative period removes it now. It returns the
 // expiry.
 func (m *Manager) Expire(mac []byte, principal string, period time.Duration) (time.Time, error) {
+	m.changeMu.Lock()
+	defer m.changeMu.Unlock()
 	t, err := m.forChange(mac, principal)
 	if err != nil {
 		return time.Time{}, err
@@ -206,33 +215,35 @@ func MayDescribe(t metadata.DelegationToken, principal string) bool {
 }
 
 // TokenScramCredential returns the SCRAM credential that authenticates as
-// the unexpired token id (for mechanism) and the token's owner's name (the
-// owner principal without "User:"). It implements security.TokenStore.
-func (m *Manager) TokenScramCredential(id, mechanism string) (security.ScramCredential, string, bool) {
+// the unexpired token id (for mechanism), the token's owner's name (the
+// owner principal without "User:") and when the token expires. It
+// implements security.TokenStore.
+func (m *Manager) TokenScramCredential(id, mechanism string) (security.ScramCredential, string, time.Time, bool) {
 	if !m.Enabled() {
-		return security.ScramCredential{}, "", false
+		return security.ScramCredential{}, "", time.Time{}, false
 	}
 	t, ok := m.store.DelegationToken(id)
 	if !ok || t.Expiry < m.cfg.Now().UnixMilli() {
-		return security.ScramCredential{}, "", false
+		return security.ScramCredential{}, "", time.Time{}, false
 	}
+	expiry := time.UnixMilli(t.Expiry)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	owner := strings.TrimPrefix(t.Owner, "User:")
 	if c, ok := m.creds[id][mechanism]; ok {
-		return c, owner, true
+		return c, owner, expiry, true
 	}
 	// The client's password is the HMAC in base64, as Kafka's.
 	c, err := security.NewScramCredential(mechanism, base64.StdEncoding.EncodeToString(m.hmac(id)), security.MinScramIterations)
 	if err != nil {
 		m.cfg.Logger.Warn("delegation token credential", "err", err)
-		return security.ScramCredential{}, "", false
+		return security.ScramCredential{}, "", time.Time{}, false
 	}
 	if m.creds[id] == nil {
 		m.creds[id] = map[string]security.ScramCredential{}
 	}
 	m.creds[id][mechanism] = c
-	return c, owner, true
+	return c, owner, expiry, true
 }
 
 func (m *Manager) forget(id string) {
@@ -244,6 +255,8 @@ func (m *Manager) forget(id string) {
 // RemoveExpired removes every token past its expiry (the broker calls it
 // every delegation.token.expiry.check.interval.ms).
 func (m *Manager) RemoveExpired() {
+	m.changeMu.Lock()
+	defer m.changeMu.Unlock()
 	now := m.cfg.Now().UnixMilli()
 	for _, t := range m.store.DelegationTokens() {
 		if t.Expiry >= now {

@@ -60,11 +60,11 @@ func TestLifetimes(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v, now+%s", tc.name, got, err, tc.want, tc.expiry)
 		}
 	}
-	if _, _, ok := m.TokenScramCredential(brief.ID, security.MechanismScramSHA256); !ok {
+	if _, _, _, ok := m.TokenScramCredential(brief.ID, security.MechanismScramSHA256); !ok {
 		t.Fatal("a live token has no credential")
 	}
 	now = now.Add(45 * time.Minute) // brief has expired, long has not
-	if _, _, ok := m.TokenScramCredential(brief.ID, security.MechanismScramSHA256); ok {
+	if _, _, _, ok := m.TokenScramCredential(brief.ID, security.MechanismScramSHA256); ok {
 		t.Fatal("an expired token still authenticates")
 	}
 	if _, err := m.Renew(brief.HMAC, "User:alice", time.Hour); !errors.Is(err, ErrExpired) {
@@ -84,7 +84,7 @@ func TestDisabled(t *testing.T) {
 	if _, err := m.Create("User:a", "User:a", nil, 0); !errors.Is(err, ErrDisabled) {
 		t.Fatalf("create: %v", err)
 	}
-	if _, _, ok := m.TokenScramCredential("id", security.MechanismScramSHA256); ok {
+	if _, _, _, ok := m.TokenScramCredential("id", security.MechanismScramSHA256); ok {
 		t.Fatal("a disabled manager authenticates")
 	}
 }

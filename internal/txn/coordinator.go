@@ -506,7 +506,7 @@ func (c *Coordinator) EndTxn(ctx context.Context, txnID string, producerID int64
 // e.op must be held.
 func (c *Coordinator) endV2(ctx context.Context, e *entry, st state, producerID int64, epoch int16, commit bool) (int64, int16, error) {
 	retry := (producerID == st.producerID && epoch >= 0 && epoch == st.epoch-1) ||
-		(st.prevProducerID >= 0 && producerID == st.prevProducerID && st.epoch == 0 && epoch >= math.MaxInt16-1)
+		(st.prevProducerID >= 0 && producerID == st.prevProducerID && st.epoch == 0 && epoch == math.MaxInt16-1)
 	if !retry {
 		if err := checkProducer(&st, producerID, epoch); err != nil {
 			return -1, -1, err
