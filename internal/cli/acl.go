@@ -19,9 +19,9 @@ import (
 
 // aclResources are the resource flags every acl subcommand shares.
 type aclResources struct {
-	topics, groups, txnIDs []string
-	cluster                bool
-	pattern                string
+	topics, groups, txnIDs, users, tokens []string
+	cluster                               bool
+	pattern                               string
 }
 
 func (r *aclResources) addFlags(cmd *cobra.Command, defaultPattern, patternHelp string) {
@@ -30,6 +30,8 @@ func (r *aclResources) addFlags(cmd *cobra.Command, defaultPattern, patternHelp 
 	f.StringArrayVar(&r.groups, "group", nil, "a consumer group (repeatable; * is every group)")
 	f.StringArrayVar(&r.txnIDs, "transactional-id", nil, "a transactional id (repeatable; * is every id)")
 	f.BoolVar(&r.cluster, "cluster", false, "the cluster resource")
+	f.StringArrayVar(&r.users, "user-principal", nil, "a user resource, User:NAME, for CreateTokens and DescribeTokens (repeatable)")
+	f.StringArrayVar(&r.tokens, "delegation-token", nil, "a delegation token id, for Describe (repeatable; * is every token)")
 	f.StringVar(&r.pattern, "resource-pattern-type", defaultPattern, patternHelp)
 }
 
@@ -53,6 +55,12 @@ func (r *aclResources) list() []aclResource {
 	if r.cluster {
 		out = append(out, aclResource{kmsg.ACLResourceTypeCluster, "kafka-cluster"})
 	}
+	for _, u := range r.users {
+		out = append(out, aclResource{kmsg.ACLResourceTypeUser, u})
+	}
+	for _, d := range r.tokens {
+		out = append(out, aclResource{kmsg.ACLResourceTypeDelegationToken, d})
+	}
 	return out
 }
 
@@ -73,7 +81,7 @@ func parseOperations(names []string, allowAny bool) ([]kmsg.ACLOperation, error)
 	for _, n := range names {
 		op, err := kmsg.ParseACLOperation(n)
 		if err != nil || op == kmsg.ACLOperationUnknown || (op == kmsg.ACLOperationAny && !allowAny) {
-			return nil, usageErrorf("--operation %q: use Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite or All", n)
+			return nil, usageErrorf("--operation %q: use Read, Write, Create, Delete, Alter, Describe, ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite, CreateTokens, DescribeTokens or All", n)
 		}
 		if !slices.Contains(out, op) {
 			out = append(out, op)
@@ -123,7 +131,7 @@ func newACLCreateCommand(cfg *clientConfig) *cobra.Command {
 		resources := res.list()
 		switch {
 		case len(resources) == 0:
-			return usageErrorf("name a resource: --topic, --group, --transactional-id or --cluster")
+			return usageErrorf("name a resource: --topic, --group, --transactional-id, --cluster, --user-principal or --delegation-token")
 		case len(allow) == 0 && len(deny) == 0:
 			return usageErrorf("name a principal: --allow-principal or --deny-principal")
 		case len(ops) == 0:
@@ -297,7 +305,7 @@ func newACLDeleteCommand(cfg *clientConfig) *cobra.Command {
 	filter.addFlags(cmd)
 	cmd.RunE = cfg.runWithClient(func(ctx context.Context, cl *kgo.Client, cmd *cobra.Command) error {
 		if len(filter.res.list()) == 0 && filter.principal == "" {
-			return usageErrorf("name what to delete: a resource (--topic, --group, --transactional-id, --cluster) or --principal")
+			return usageErrorf("name what to delete: a resource (--topic, --group, --transactional-id, --cluster, --user-principal, --delegation-token) or --principal")
 		}
 		filters, err := filter.filters()
 		if err != nil {

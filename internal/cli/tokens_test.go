@@ -10,12 +10,15 @@ import (
 // TestTokensCommands: a SCRAM user creates a delegation token with the CLI,
 // the CLI authenticates with that token (sasl.jaas.config with
 // tokenauth="true") to list topics, the owner renews, describes and expires
-// it, and the token then logs in no more.
+// it, and the token then logs in no more. Creating a token for another user
+// needs CREATE_TOKENS on that user, granted with samsa acl --user-principal.
 func TestTokensCommands(t *testing.T) {
 	b := brokertest.Start(t, map[string]string{
 		"listeners":                   "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
 		"sasl.enabled.mechanisms":     "SCRAM-SHA-256,SCRAM-SHA-512",
 		"delegation.token.secret.key": "cli test secret",
+		"authorizer.class.name":       "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users":                 "User:ANONYMOUS", // the PLAINTEXT listener administers
 	})
 	sasl := b.B.Addrs()[1]
 	if code, stdout, stderr := runCLI(t, "ann-secret\n", "users", "create", "ann", "--password-stdin", "-b", b.Addr); code != exitOK {
@@ -52,4 +55,16 @@ func TestTokensCommands(t *testing.T) {
 		t.Fatalf("topic list with an expired token:\n%s", out)
 	}
 	run(exitUsage, append([]string{"tokens", "renew", "--hmac", "not base64!"}, ann...)...)
+
+	forBob := append([]string{"tokens", "create", "--owner", "User:bob"}, ann...)
+	if out := run(exitFailure, forBob...); !strings.Contains(out, "DELEGATION_TOKEN_AUTHORIZATION_FAILED") {
+		t.Fatalf("a token for bob without CREATE_TOKENS:\n%s", out)
+	}
+	run(exitOK, "acl", "create", "--allow-principal", "User:ann", "--operation", "CreateTokens", "--user-principal", "User:bob", "-b", b.Addr)
+	if out := run(exitOK, "acl", "list", "--user-principal", "User:bob", "-b", b.Addr); !strings.Contains(out, "user:User:bob") || !strings.Contains(out, "CREATE_TOKENS") {
+		t.Fatalf("acl list --user-principal:\n%s", out)
+	}
+	if out := run(exitOK, forBob...); !strings.Contains(out, "User:bob") {
+		t.Fatalf("a token for bob with CREATE_TOKENS:\n%s", out)
+	}
 }
