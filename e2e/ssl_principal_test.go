@@ -37,7 +37,7 @@ func TestSSLClientCertificatePrincipals(t *testing.T) {
 		"listener.name.optional.ssl.client.auth": "requested",
 		// Members of OU=eng are named by their CN, lower-cased; anyone
 		// else by the whole DN. The optional listener knows only eng.
-		"ssl.principal.mapping.rules":                        `RULE:^CN=([^,]*),OU=eng,.*$/$1/L,DEFAULT`,
+		"ssl.principal.mapping.rules":                        `RULE:^CN=blank,.*$//,RULE:^CN=([^,]*),OU=eng,.*$/$1/L,DEFAULT`,
 		"listener.name.optional.ssl.principal.mapping.rules": `RULE:^CN=([^,]*),OU=eng,.*$/$1/L`,
 		"authorizer.class.name":                              "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
 		"super.users":                                        "User:admin",
@@ -99,6 +99,17 @@ func TestSSLClientCertificatePrincipals(t *testing.T) {
 	if err := produceErr(ctx, client(optional, nil), "mtls"); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Fatalf("ANONYMOUS on the optional listener: %v, want TOPIC_AUTHORIZATION_FAILED", err)
 	}
+	// A name mapped to "" is the principal User: (as in Kafka), not
+	// ANONYMOUS; the broker logs whom it denied.
+	blank := certs.Client(t, subject("blank", "ops"))
+	logs.Take()
+	if err := produceErr(ctx, client(mtls, &blank), "mtls"); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("the blank principal writing: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	if logged := logs.Take(); !strings.Contains(logged, "principal=User: ") || strings.Contains(logged, "principal=User:ANONYMOUS") {
+		t.Fatalf("the blank principal's denial was not logged as User::\n%s", logged)
+	}
+
 	logs.Take()
 	failsToConnect("bob, whom no rule of the optional listener maps", optional, &bob)
 	if logged := logs.Take(); !strings.Contains(logged, "no ssl.principal.mapping.rules rule applies") || !strings.Contains(logged, "CN=bob,OU=ops,O=Samsa,C=NL") {

@@ -138,6 +138,10 @@ type Session struct {
 	principal string
 	mechanism string
 	tokenAuth bool // authenticated with a delegation token
+	// named is set once an authentication named the principal (SASL or a
+	// client certificate, whose mapped name may even be empty, as Kafka's
+	// User: is); until then the client is ANONYMOUS.
+	named bool
 	// Auth is a mechanism-specific SASL exchange in progress, owned by the
 	// handler that set it.
 	Auth any
@@ -186,7 +190,7 @@ func (s *Session) waitThrottle(ctx context.Context) bool {
 func (s *Session) Principal() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.principal == "" {
+	if !s.named {
 		return "ANONYMOUS"
 	}
 	return s.principal
@@ -196,7 +200,7 @@ func (s *Session) Principal() string {
 // when the client authenticated with a delegation token.
 func (s *Session) SetAuthenticated(principal, mechanism string, token bool) {
 	s.mu.Lock()
-	s.principal, s.mechanism, s.tokenAuth = principal, mechanism, token
+	s.principal, s.mechanism, s.tokenAuth, s.named = principal, mechanism, token, true
 	s.mu.Unlock()
 	s.NeedsSASL.Store(false)
 }
@@ -478,13 +482,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	sess := &Session{RemoteAddr: remote, Listener: s.cfg.Listener, TLS: s.cfg.TLS != nil}
 	sess.NeedsSASL.Store(s.cfg.SASL)
 	if tc, ok := c.(*tls.Conn); ok && s.cfg.CertPrincipal != nil {
-		principal, err := s.certificatePrincipal(ctx, tc)
+		principal, ok, err := s.certificatePrincipal(ctx, tc)
 		if err != nil {
 			log.Info("SSL authentication failed; closing connection", "err", err)
 			c.Close()
 			return
 		}
-		sess.principal = principal
+		sess.principal, sess.named = principal, ok
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -506,21 +510,23 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 
 // certificatePrincipal completes c's TLS handshake (within the idle
 // timeout, as the first read would) and returns the principal of the client
-// certificate, or "" when the client sent none (ssl.client.auth=requested).
-func (s *Server) certificatePrincipal(ctx context.Context, c *tls.Conn) (string, error) {
+// certificate; ok is false when the client sent none
+// (ssl.client.auth=requested).
+func (s *Server) certificatePrincipal(ctx context.Context, c *tls.Conn) (principal string, ok bool, err error) {
 	if s.cfg.IdleTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.IdleTimeout)
 		defer cancel()
 	}
 	if err := c.HandshakeContext(ctx); err != nil {
-		return "", fmt.Errorf("TLS handshake: %w", err)
+		return "", false, fmt.Errorf("TLS handshake: %w", err)
 	}
 	certs := c.ConnectionState().PeerCertificates
 	if len(certs) == 0 {
-		return "", nil
+		return "", false, nil
 	}
-	return s.cfg.CertPrincipal(certs[0])
+	principal, err = s.cfg.CertPrincipal(certs[0])
+	return principal, err == nil, err
 }
 
 // readLoop reads, decodes and dispatches requests. unwritten counts the
