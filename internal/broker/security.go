@@ -53,7 +53,7 @@ func (b *Broker) listenerSecurity(l config.Listener) (listenerSecurity, error) {
 		if !l.SecurityProtocol.SASL() && cfg.ClientAuth != tls.NoClientCert {
 			mapper, err := security.ParsePrincipalMappingRules(v("ssl.principal.mapping.rules"))
 			if err != nil {
-				return sec, fmt.Errorf("listener %s: %w", l.Name, err)
+				return sec, err // the caller names the listener
 			}
 			sec.certPrincipal = mapper.CertificatePrincipal
 		}
