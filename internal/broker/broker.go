@@ -119,6 +119,7 @@ func New(opts Options) (*Broker, error) {
 		ConsumerSessionTimeout:    cfg.ConsumerGroupSessionTimeout(),
 		ConsumerHeartbeatInterval: cfg.ConsumerGroupHeartbeatInterval(),
 		ConsumerTimeouts:          b.consumerGroupTimeouts,
+		MigrationPolicy:           cfg.ConsumerGroupMigrationPolicy(),
 		Now:                       time.Now,
 		Logger:                    opts.Logger.With("component", "group"),
 		Topics:                    b.topicLookup,

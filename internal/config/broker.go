@@ -563,6 +563,12 @@ func (b *Broker) ProducerIDExpirationCheckInterval() time.Duration {
 	return b.millis("producer.id.expiration.check.interval.ms")
 }
 
+// ConsumerGroupMigrationPolicy is group.consumer.migration.policy, lower-cased:
+// bidirectional, upgrade, downgrade or disabled.
+func (b *Broker) ConsumerGroupMigrationPolicy() string {
+	return strings.ToLower(b.stringValue("group.consumer.migration.policy"))
+}
+
 // ConsumerGroupProtocolEnabled reports whether group.coordinator.rebalance.protocols
 // includes consumer, the KIP-848 protocol.
 func (b *Broker) ConsumerGroupProtocolEnabled() bool {

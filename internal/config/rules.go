@@ -233,6 +233,20 @@ func (r oneOf) check(value string) error {
 	return fmt.Errorf("must be one of %s", strings.Join(r, ", "))
 }
 
+// oneOfFold is oneOf ignoring case (Kafka's CaseInsensitiveValidString).
+type oneOfFold []string
+
+func (r oneOfFold) String() string { return oneOf(r).String() }
+
+func (r oneOfFold) check(value string) error {
+	for _, allowed := range r {
+		if strings.EqualFold(value, allowed) {
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(r, ", "))
+}
+
 // subsetOf accepts a comma-separated list drawn from values (Kafka's
 // ValidList.in), e.g. "compact,delete"; an empty list only if allowEmpty.
 type subsetOf struct {

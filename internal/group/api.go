@@ -329,8 +329,8 @@ func (c *Coordinator) ConsumerGroupHeartbeat(ctx context.Context, r *kmsg.Consum
 	}
 	client := clientInfoFrom(ctx)
 	resp := c.call(ctx, r.Group, kerr.CoordinatorLoadInProgress.Code, false, fail,
-		func(st *shardState, now time.Time, _ waiterID, _ *effects) kmsg.Response {
-			return st.consumerGroupHeartbeat(now, r, client)
+		func(st *shardState, now time.Time, _ waiterID, fx *effects) kmsg.Response {
+			return st.consumerGroupHeartbeat(now, r, client, fx)
 		})
 	return resp.(*kmsg.ConsumerGroupHeartbeatResponse)
 }

@@ -55,6 +55,14 @@ type Config struct {
 	// settings above for every group.
 	ConsumerTimeouts func(groupID string) (session, heartbeat time.Duration)
 
+	// MigrationPolicy is group.consumer.migration.policy: "upgrade" lets a
+	// consumer-protocol member join a classic group with members, turning it
+	// into a KIP-848 group whose classic members keep speaking JoinGroup and
+	// SyncGroup; "downgrade" turns such a group classic again once its last
+	// consumer-protocol member leaves; "bidirectional" (the default, when
+	// empty) allows both and "disabled" neither.
+	MigrationPolicy string
+
 	// Topics looks a topic up by name. It is used to reject commits for
 	// unknown partitions, to answer topic-ID versions of OffsetCommit and
 	// OffsetFetch, and to assign partitions to KIP-848 members. Nil means
@@ -73,6 +81,15 @@ type Config struct {
 
 	// Logger receives coordinator logs. Default discards.
 	Logger *slog.Logger
+}
+
+// upgradeAllowed and downgradeAllowed read MigrationPolicy.
+func (cfg *Config) upgradeAllowed() bool {
+	return cfg.MigrationPolicy == "" || cfg.MigrationPolicy == "bidirectional" || cfg.MigrationPolicy == "upgrade"
+}
+
+func (cfg *Config) downgradeAllowed() bool {
+	return cfg.MigrationPolicy == "" || cfg.MigrationPolicy == "bidirectional" || cfg.MigrationPolicy == "downgrade"
 }
 
 // Kafka's defaults for the settings above.

@@ -56,6 +56,10 @@ type consumerMember struct {
 	topics           []string // subscribed topic names, sorted
 	regex            string   // subscribed topic regex; "" for none
 
+	// classic is set for a member speaking the classic protocol
+	// (JoinGroup/SyncGroup) in this group after an online upgrade.
+	classic *classicMembership
+
 	assigned          topicPartitions // what the member may consume now
 	pendingRevocation topicPartitions // what it must give up before moving on
 
@@ -123,14 +127,14 @@ func (s *shardState) consumerTimeouts(groupID string) (session, heartbeat time.D
 	return s.cfg.ConsumerSessionTimeout, s.cfg.ConsumerHeartbeatInterval
 }
 
-func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo) *kmsg.ConsumerGroupHeartbeatResponse {
+func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo, fx *effects) *kmsg.ConsumerGroupHeartbeatResponse {
 	resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	resp.Version = req.Version
 	if code, msg := validateConsumerHeartbeat(req); code != 0 {
 		return heartbeatFailure(resp, code, msg)
 	}
 	if req.MemberEpoch == leaveEpoch || req.MemberEpoch == staticLeaveEpoch {
-		return s.consumerLeave(now, req, resp)
+		return s.consumerLeave(now, req, resp, fx)
 	}
 
 	g := s.groups[req.Group]
@@ -143,10 +147,15 @@ func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGro
 		g = newGroup(req.Group)
 		g.cg = newConsumerGroup()
 		s.groups[g.id] = g
-	case g.cg == nil:
-		if len(g.members) > 0 || len(g.pending) > 0 {
+	case g.cg == nil && (len(g.members) > 0 || len(g.pending) > 0):
+		if req.MemberEpoch != joinEpoch {
 			return heartbeatFailure(resp, kerr.GroupIDNotFound.Code, fmt.Sprintf("Group %s is not a consumer group.", req.Group))
 		}
+		// A classic group with members upgrades online (migration.go).
+		if code, msg := s.upgradeToConsumerGroup(now, g, fx); code != 0 {
+			return heartbeatFailure(resp, code, msg)
+		}
+	case g.cg == nil:
 		if req.MemberEpoch != joinEpoch {
 			return heartbeatFailure(resp, kerr.UnknownMemberID.Code, fmt.Sprintf("Member %s is not a member of group %s.", req.MemberID, req.Group))
 		}
@@ -377,7 +386,7 @@ func (m *consumerMember) applyHeartbeat(req *kmsg.ConsumerGroupHeartbeatRequest,
 
 // consumerLeave handles epoch -1 (leave) and -2 (a static member leaving for
 // now: it keeps its partitions until its session expires or it returns).
-func (s *shardState) consumerLeave(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse) *kmsg.ConsumerGroupHeartbeatResponse {
+func (s *shardState) consumerLeave(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, resp *kmsg.ConsumerGroupHeartbeatResponse, fx *effects) *kmsg.ConsumerGroupHeartbeatResponse {
 	g := s.groups[req.Group]
 	if g == nil {
 		return heartbeatFailure(resp, kerr.GroupIDNotFound.Code, fmt.Sprintf("Group %s not found.", req.Group))
@@ -398,13 +407,13 @@ func (s *shardState) consumerLeave(now time.Time, req *kmsg.ConsumerGroupHeartbe
 			return heartbeatFailure(resp, kerr.FencedInstanceID.Code, fmt.Sprintf(
 				"Static member %s with instance id %s was fenced by member %s.", req.MemberID, *req.InstanceID, m.id))
 		}
-	} else if m = cg.members[req.MemberID]; m == nil {
+	} else if m = cg.members[req.MemberID]; m == nil || m.classic != nil {
 		return heartbeatFailure(resp, kerr.UnknownMemberID.Code, fmt.Sprintf("Member %s is not a member of the group.", req.MemberID))
 	}
 	if req.MemberEpoch == staticLeaveEpoch {
 		m.previousEpoch, m.epoch = m.epoch, staticLeaveEpoch
 	} else {
-		s.removeConsumerMember(now, cg, m)
+		s.fenceConsumerMember(now, g, m, fx)
 	}
 	resp.MemberID = new(req.MemberID)
 	resp.MemberEpoch = req.MemberEpoch
@@ -426,16 +435,23 @@ func (s *shardState) removeConsumerMember(now time.Time, cg *consumerGroup, m *c
 	s.computeTargetAssignment(cg, s.subscriptionHash(cg))
 }
 
-// consumerTimers fences members whose session or revocation deadline passed.
-func (s *shardState) consumerTimers(now time.Time, g *group, _ *effects) bool {
+// consumerTimers fences members whose session, revocation or (classic
+// members) rejoin or sync deadline passed.
+func (s *shardState) consumerTimers(now time.Time, g *group, fx *effects) bool {
 	fired := false
+	due := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
 	for _, id := range slices.Sorted(maps.Keys(g.cg.members)) {
 		m := g.cg.members[id]
-		session := !m.sessionDeadline.IsZero() && !now.Before(m.sessionDeadline)
-		revoke := !m.revokeDeadline.IsZero() && !now.Before(m.revokeDeadline)
-		if session || revoke {
-			s.removeConsumerMember(now, g.cg, m)
+		expired := due(m.sessionDeadline) || due(m.revokeDeadline)
+		if m.classic != nil {
+			expired = expired || due(m.classic.joinDeadline) || due(m.classic.syncDeadline)
+		}
+		if expired {
+			s.fenceConsumerMember(now, g, m, fx)
 			fired = true
+			if g.cg == nil {
+				return true // downgraded: the classic timers take over
+			}
 		}
 	}
 	return fired
@@ -445,6 +461,10 @@ func (cg *consumerGroup) considerDeadlines(consider func(time.Time)) {
 	for _, m := range cg.members {
 		consider(m.sessionDeadline)
 		consider(m.revokeDeadline)
+		if m.classic != nil {
+			consider(m.classic.joinDeadline)
+			consider(m.classic.syncDeadline)
+		}
 	}
 }
 
@@ -655,6 +675,12 @@ func (cg *consumerGroup) validateOffsetCommit(memberID string, epoch int32, vers
 	switch {
 	case m == nil:
 		return kerr.UnknownMemberID.Code
+	case m.classic != nil:
+		// A classic member commits with its generation, the member epoch.
+		if epoch != m.epoch {
+			return kerr.IllegalGeneration.Code
+		}
+		return 0
 	case version < 9:
 		return kerr.UnsupportedVersion.Code
 	case epoch != m.epoch:
@@ -724,6 +750,9 @@ func (s *shardState) consumerGroupDescribe(id string) kmsg.ConsumerGroupDescribe
 		dm.Assignment = s.describeAssignment(m.assigned)
 		dm.TargetAssignment = s.describeAssignment(cg.target[m.id])
 		dm.MemberType = 1 // consumer protocol member
+		if m.classic != nil {
+			dm.MemberType = 0
+		}
 		out.Members = append(out.Members, dm)
 	}
 	return out

@@ -42,7 +42,10 @@ func cgBeat(group, member string, epoch int32, owned topicPartitions) *kmsg.Cons
 }
 
 func (h *harness) cg(req *kmsg.ConsumerGroupHeartbeatRequest) *kmsg.ConsumerGroupHeartbeatResponse {
-	return h.st.consumerGroupHeartbeat(h.now, req, ClientInfo{ClientID: "client", ClientHost: "/127.0.0.1"})
+	var fx effects
+	resp := h.st.consumerGroupHeartbeat(h.now, req, ClientInfo{ClientID: "client", ClientHost: "/127.0.0.1"}, &fx)
+	h.collect(fx)
+	return resp
 }
 
 func assignmentOf(resp *kmsg.ConsumerGroupHeartbeatResponse) topicPartitions {
@@ -320,8 +323,8 @@ func TestConsumerTopicGrowthBumpsEpoch(t *testing.T) {
 }
 
 func TestConsumerAndClassicGroupsDoNotMix(t *testing.T) {
-	t.Run("heartbeat to a classic group with members", func(t *testing.T) {
-		h := newHarness(t)
+	t.Run("heartbeat to a classic group with members, migration disabled", func(t *testing.T) {
+		h := newHarness(t, func(c *Config) { c.MigrationPolicy = "disabled" })
 		h.stableGroup("g", 1)
 		wantCode(t, "join", h.consumerJoin("g", "a", "orders").ErrorCode, kerr.GroupIDNotFound.Code)
 	})

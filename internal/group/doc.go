@@ -38,6 +38,7 @@
 //	describe.go          DescribeGroups, ListGroups, DeleteGroups
 //	consumer_protocol.go KIP-848 heartbeat, group epochs, ConsumerGroupDescribe
 //	reconcile.go         KIP-848 member reconciliation (revoke before reassign)
+//	migration.go         online classic <-> KIP-848 conversion, classic members in KIP-848 groups
 //	assignor.go          server-side "uniform" and "range" assignors
 //	records.go           __consumer_offsets record formats and replay
 //	txn_offsets.go       TxnOffsetCommit: offsets pending until their transaction's marker

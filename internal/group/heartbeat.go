@@ -21,8 +21,11 @@ func (s *shardState) heartbeatCode(now time.Time, req *kmsg.HeartbeatRequest) in
 		return kerr.InvalidGroupID.Code
 	}
 	g := s.groups[req.Group]
-	if g == nil || g.cg != nil {
+	switch {
+	case g == nil:
 		return kerr.UnknownMemberID.Code
+	case g.cg != nil:
+		return s.classicHeartbeatToConsumerGroup(now, g, req)
 	}
 	if code := g.validateMember(req.MemberID, req.InstanceID); code != 0 {
 		return code
@@ -61,9 +64,12 @@ func (s *shardState) leaveGroup(now time.Time, req *kmsg.LeaveGroupRequest, fx *
 		out := kmsg.NewLeaveGroupResponseMember()
 		out.MemberID = l.MemberID
 		out.InstanceID = l.InstanceID
-		if g == nil || g.cg != nil {
+		switch {
+		case g == nil:
 			out.ErrorCode = kerr.UnknownMemberID.Code
-		} else {
+		case g.cg != nil:
+			out.ErrorCode = s.classicLeaveFromConsumerGroup(now, g, l)
+		default:
 			out.ErrorCode = s.leaveOne(now, g, l, fx)
 		}
 		resp.Members = append(resp.Members, out)

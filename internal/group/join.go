@@ -28,10 +28,14 @@ func (s *shardState) joinGroup(now time.Time, req *kmsg.JoinGroupRequest, client
 
 	g := s.groups[req.Group]
 	if g != nil && g.cg != nil {
-		// A KIP-848 group with members cannot take classic members; an
-		// empty one turns back into a classic group, keeping its offsets.
+		// A KIP-848 group with members takes classic members too
+		// (migration.go); an empty one turns back into a classic group,
+		// keeping its offsets.
 		if len(g.cg.members) > 0 {
-			return joinError(req.Version, req.MemberID, kerr.InconsistentGroupProtocol.Code)
+			if !s.cfg.upgradeAllowed() && !s.cfg.downgradeAllowed() {
+				return joinError(req.Version, req.MemberID, kerr.InconsistentGroupProtocol.Code)
+			}
+			return s.classicJoinToConsumerGroup(now, g, &joinCall{req: req, client: client, waiter: w, session: session, rebalance: rebalance})
 		}
 		g.resetClassic()
 	}

@@ -112,11 +112,15 @@ func TestJoinErrors(t *testing.T) {
 			want:  kerr.GroupMaxSizeReached.Code,
 		},
 		{
-			name: "KIP-848 group with members",
+			name: "KIP-848 group with members, not a consumer",
 			setup: func(h *harness) {
 				h.consumerJoin("g", "m1", "orders")
 			},
-			req:  func() *kmsg.JoinGroupRequest { return joinReq("g", "") },
+			req: func() *kmsg.JoinGroupRequest {
+				req := joinReq("g", "")
+				req.ProtocolType = "connect"
+				return req
+			},
 			want: kerr.InconsistentGroupProtocol.Code,
 		},
 	}
@@ -762,7 +766,10 @@ func TestGroupMaxSizeKeepsExistingMembers(t *testing.T) {
 func (h *harness) consumerJoin(group, member string, topics ...string) *kmsg.ConsumerGroupHeartbeatResponse {
 	h.t.Helper()
 	req := cgJoinReq(group, member, topics...)
-	return h.st.consumerGroupHeartbeat(h.now, req, ClientInfo{ClientID: "client"})
+	var fx effects
+	resp := h.st.consumerGroupHeartbeat(h.now, req, ClientInfo{ClientID: "client"}, &fx)
+	h.collect(fx)
+	return resp
 }
 
 func TestRebalanceWhileCompletingFailsParkedSyncs(t *testing.T) {

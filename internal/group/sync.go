@@ -18,8 +18,11 @@ func (s *shardState) syncGroup(now time.Time, req *kmsg.SyncGroupRequest, w wait
 		return fail(kerr.InvalidGroupID.Code)
 	}
 	g := s.groups[req.Group]
-	if g == nil || g.cg != nil {
+	switch {
+	case g == nil:
 		return fail(kerr.UnknownMemberID.Code)
+	case g.cg != nil:
+		return s.classicSyncToConsumerGroup(now, g, req)
 	}
 	if code := g.validateMember(req.MemberID, req.InstanceID); code != 0 {
 		return fail(code)

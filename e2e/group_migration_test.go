@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-broker/samsa/internal/brokertest"
+)
+
+// listedGroupType is the group's type as ListGroups v5 reports it
+// ("classic" or "consumer"), or "" if the group is not listed.
+func listedGroupType(t *testing.T, b *brokertest.Broker, group string) string {
+	t.Helper()
+	req := kmsg.NewPtrListGroupsRequest()
+	req.Version = 5
+	resp, err := req.RequestWith(brokertest.Context(t, 10*time.Second), b.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range resp.Groups {
+		if g.Group == group {
+			return g.GroupType
+		}
+	}
+	return ""
+}
+
+// A classic consumer group moves to the KIP-848 protocol while its member
+// keeps consuming, when a consumer-protocol member joins, and back when that
+// member leaves (group.consumer.migration.policy=bidirectional, Kafka's
+// default), as confluent-kafka-python's test_consumer_upgrade_downgrade
+// does with each classic assignor. Every record is consumed throughout.
+func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		balancer kgo.GroupBalancer
+	}{
+		{"roundrobin", kgo.RoundRobinBalancer()},
+		{"range", kgo.RangeBalancer()},
+		{"cooperative-sticky", kgo.CooperativeStickyBalancer()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := brokertest.Start(t, nil)
+			const topic, group, partitions = "clicks", "migrating", 10
+			createTopic(t, b.Admin(), topic, partitions, nil)
+			producer := b.Client(kgo.ProducerLinger(time.Millisecond))
+			var want []string
+			produce := func(n int) {
+				t.Helper()
+				records := make([]*kgo.Record, n)
+				for i := range records {
+					v := "r" + strconv.Itoa(len(want))
+					want = append(want, v)
+					records[i] = &kgo.Record{Topic: topic, Value: []byte(v)}
+				}
+				if err := producer.ProduceSync(brokertest.Context(t, 30*time.Second), records...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// assignedEach waits for every consumer to own share partitions,
+			// together all of them.
+			assignedEach := func(share int, consumers ...*groupConsumer) {
+				t.Helper()
+				waitFor(t, 60*time.Second, "a balanced assignment", func() bool {
+					owners := map[int32]int{}
+					for _, c := range consumers {
+						c.mu.Lock()
+						n := len(c.assigned)
+						for p := range c.assigned {
+							owners[p]++
+						}
+						c.mu.Unlock()
+						if n != share {
+							return false
+						}
+					}
+					return len(owners) == partitions
+				})
+			}
+			consumedAll := func(consumers ...*groupConsumer) {
+				t.Helper()
+				waitFor(t, 60*time.Second, "every record consumed", func() bool {
+					for _, v := range want {
+						seen := 0
+						for _, c := range consumers {
+							c.mu.Lock()
+							seen += c.seen[v]
+							c.mu.Unlock()
+						}
+						if seen == 0 {
+							return false
+						}
+					}
+					return true
+				})
+			}
+
+			classic := startGroupConsumer(t, b, group, topic, kgo.Balancers(tc.balancer))
+			defer classic.cl.Close()
+			assignedEach(partitions, classic)
+			if got := listedGroupType(t, b, group); got != "classic" {
+				t.Fatalf("group type %q, want classic", got)
+			}
+			produce(100)
+			consumedAll(classic)
+
+			modern := startGroupConsumer(t, b, group, topic, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
+			assignedEach(partitions/2, classic, modern)
+			if got := listedGroupType(t, b, group); got != "consumer" {
+				t.Fatalf("group type %q after the upgrade, want consumer", got)
+			}
+			described, err := b.Admin().DescribeConsumerGroups(brokertest.Context(t, 10*time.Second), group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := described[group]; g.Err != nil || len(g.Members) != 2 {
+				t.Fatalf("ConsumerGroupDescribe: err %v, %d members; want a KIP-848 group of 2", g.Err, len(g.Members))
+			}
+			produce(100)
+			consumedAll(classic, modern)
+
+			modern.cl.Close() // leaves: the group turns classic again
+			assignedEach(partitions, classic)
+			if got := listedGroupType(t, b, group); got != "classic" {
+				t.Fatalf("group type %q after the downgrade, want classic", got)
+			}
+			produce(100)
+			consumedAll(classic, modern)
+		})
+	}
+}
