@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"maps"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +135,88 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 			consumedAll(classic, modern)
 		})
 	}
+}
+
+// KIP-848 membership is persisted: across a broker restart the members keep
+// their ids, epochs and partitions, carry on heartbeating, and no partition
+// is lost or revoked, as with Kafka. (Before, every member was fenced with
+// UNKNOWN_MEMBER_ID and rejoined.)
+func TestKIP848MembershipSurvivesRestart(t *testing.T) {
+	b := brokertest.Start(t, map[string]string{
+		"group.consumer.min.heartbeat.interval.ms": "200",
+		"group.consumer.heartbeat.interval.ms":     "200",
+	})
+	const topic, group = "orders", "persisted-848"
+	createTopic(t, b.Admin(), topic, 4, nil)
+	var mu sync.Mutex
+	lostOrRevoked := 0
+	opts := []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) { mu.Lock(); lostOrRevoked++; mu.Unlock() }),
+	}
+	first := startGroupConsumer(t, b, group, topic, opts...)
+	defer first.cl.Close()
+	second := startGroupConsumer(t, b, group, topic, opts...)
+	defer second.cl.Close()
+	waitFor(t, 60*time.Second, "two members with two partitions each", func() bool {
+		_, a := first.counts()
+		_, c := second.counts()
+		return a == 2 && c == 2
+	})
+	describe := func() map[string]int32 {
+		t.Helper()
+		described, err := b.Admin().DescribeConsumerGroups(brokertest.Context(t, 10*time.Second), group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := described[group]
+		if g.Err != nil {
+			t.Fatal(g.Err)
+		}
+		epochs := map[string]int32{}
+		for _, m := range g.Members {
+			epochs[m.MemberID] = m.MemberEpoch
+		}
+		return epochs
+	}
+	before := describe()
+	mu.Lock()
+	lostBefore := lostOrRevoked
+	mu.Unlock()
+
+	b.Restart()
+	time.Sleep(2 * time.Second) // several heartbeats at the new broker
+	if after := describe(); !maps.Equal(after, before) {
+		t.Fatalf("members and epochs after the restart %v, before %v", after, before)
+	}
+	mu.Lock()
+	lost := lostOrRevoked - lostBefore
+	mu.Unlock()
+	if lost != 0 {
+		t.Fatalf("partitions lost %d times across the restart", lost)
+	}
+	if _, a := first.counts(); a != 2 {
+		t.Fatalf("first member owns %d partitions after the restart", a)
+	}
+
+	producer := b.Client()
+	values := []string{"after-restart-0", "after-restart-1", "after-restart-2", "after-restart-3"}
+	for i, v := range values {
+		if err := producer.ProduceSync(brokertest.Context(t, 10*time.Second), &kgo.Record{Topic: topic, Partition: int32(i), Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 30*time.Second, "records produced after the restart consumed", func() bool {
+		for _, v := range values {
+			first.mu.Lock()
+			n := first.seen[v]
+			first.mu.Unlock()
+			second.mu.Lock()
+			n += second.seen[v]
+			second.mu.Unlock()
+			if n == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }

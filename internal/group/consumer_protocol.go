@@ -127,7 +127,7 @@ func (s *shardState) consumerTimeouts(groupID string) (session, heartbeat time.D
 	return s.cfg.ConsumerSessionTimeout, s.cfg.ConsumerHeartbeatInterval
 }
 
-func (s *shardState) consumerGroupHeartbeat(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo, fx *effects) *kmsg.ConsumerGroupHeartbeatResponse {
+func (s *shardState) consumerGroupHeartbeatStep(now time.Time, req *kmsg.ConsumerGroupHeartbeatRequest, client ClientInfo, fx *effects) *kmsg.ConsumerGroupHeartbeatResponse {
 	resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 	resp.Version = req.Version
 	if code, msg := validateConsumerHeartbeat(req); code != 0 {

@@ -102,6 +102,7 @@ func (s *shardState) deleteGroup(id string, fx *effects) int16 {
 	}
 	s.removeOffsets(id, func(string, int32) bool { return true }, fx)
 	fx.records = append(fx.records, groupTombstone(id))
+	s.dropConsumerRecords(g, fx)
 	delete(s.groups, id)
 	return 0
 }

@@ -39,6 +39,7 @@
 //	consumer_protocol.go KIP-848 heartbeat, group epochs, ConsumerGroupDescribe
 //	reconcile.go         KIP-848 member reconciliation (revoke before reassign)
 //	migration.go         online classic <-> KIP-848 conversion, classic members in KIP-848 groups
+//	consumer_records.go  KIP-848 records in __consumer_offsets: encoding, writing changes, replay
 //	assignor.go          server-side "uniform" and "range" assignors
 //	records.go           __consumer_offsets record formats and replay
 //	txn_offsets.go       TxnOffsetCommit: offsets pending until their transaction's marker
@@ -103,10 +104,13 @@
 // offsets make an OffsetFetch with require_stable answer
 // UNSTABLE_OFFSET_COMMIT for their partitions.
 //
-// Key versions 3 and above (KIP-848, share and streams group records of newer
-// Kafka) are skipped on replay. This coordinator does not persist KIP-848
-// membership: after a restart such groups come back as their offsets (an
-// empty classic group), and their members rejoin (UNKNOWN_MEMBER_ID).
+// KIP-848 groups are persisted with Kafka's records of key versions 3
+// (group epoch), 5 (member metadata), 6 (assignment epoch), 7 (a member's
+// target assignment) and 8 (a member's epochs, state and partitions);
+// consumer_records.go has their layouts. A restart brings back every member
+// at the epoch it had. Other key versions (4, Kafka 3.x's partition metadata;
+// share, streams and regular-expression records of newer Kafka) are skipped
+// on replay.
 //
 // Format migration: the written versions are Kafka 3.x's; a new version must
 // keep reading every older one (replay dispatches on the key and value

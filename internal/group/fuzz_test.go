@@ -20,6 +20,9 @@ func FuzzReplay(f *testing.F) {
 	h := newHarness(&testing.T{})
 	h.stableGroup("g", 2)
 	h.commit(commitReq("g", "", -1, "orders", map[int32]int64{0: 1}))
+	c1 := h.classicOwner("mixed", "cooperative-sticky")
+	h.consumerJoin("mixed", "a", "orders")
+	h.join(classicJoinReq("mixed", c1, "cooperative-sticky", []int32{0, 1, 2, 3}))
 	for _, r := range h.takeRecords() {
 		f.Add(r.Key, r.Value, false)
 		f.Add(r.Key, r.Value, true)
@@ -68,6 +71,13 @@ func FuzzReplay(f *testing.F) {
 				kv := groupMetadataRecord(g)
 				if err := again.replay(kv.Key, kv.Value); err != nil {
 					t.Fatalf("re-encoded group does not decode: %v", err)
+				}
+			}
+			if g.cg != nil {
+				for _, kv := range cgRecords(g.id, g.cg) {
+					if err := again.replay(kv.Key, kv.Value); err != nil {
+						t.Fatalf("re-encoded KIP-848 record does not decode: %v", err)
+					}
 				}
 			}
 			for _, o := range g.sortedOffsets() {

@@ -48,7 +48,7 @@ func (s *shardState) heartbeatCode(now time.Time, req *kmsg.HeartbeatRequest) in
 
 // leaveGroup handles LeaveGroup; v3+ removes a batch of members, each by
 // member id or (administratively) by instance id alone.
-func (s *shardState) leaveGroup(now time.Time, req *kmsg.LeaveGroupRequest, fx *effects) *kmsg.LeaveGroupResponse {
+func (s *shardState) leaveGroupStep(now time.Time, req *kmsg.LeaveGroupRequest, fx *effects) *kmsg.LeaveGroupResponse {
 	resp := kmsg.NewPtrLeaveGroupResponse()
 	resp.Version = req.Version
 	if req.Group == "" {

@@ -13,7 +13,7 @@ import (
 // returns the answer, or nil when the call is parked under waiter w until the
 // join phase completes; the answer then arrives through fx.replies, possibly
 // from this very step.
-func (s *shardState) joinGroup(now time.Time, req *kmsg.JoinGroupRequest, client ClientInfo, w waiterID, fx *effects) *kmsg.JoinGroupResponse {
+func (s *shardState) joinGroupStep(now time.Time, req *kmsg.JoinGroupRequest, client ClientInfo, w waiterID, fx *effects) *kmsg.JoinGroupResponse {
 	if req.Group == "" {
 		return joinError(req.Version, req.MemberID, kerr.InvalidGroupID.Code)
 	}

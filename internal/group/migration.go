@@ -465,6 +465,9 @@ func (s *shardState) downgradeWithout(now time.Time, g *group, leaving *consumer
 	g.protocol = g.selectProtocol()
 	g.computeSubscribedTopics()
 	g.transition(now, stateStable)
+	// Persisted as converted, so a restart finds the classic group.
+	fx.records = append(fx.records, groupMetadataRecord(g))
+	g.hasMetadata = true
 	s.prepareRebalance(now, g, fx)
 	return true
 }

@@ -182,8 +182,14 @@ func TestUpgradeTombstonesClassicMetadata(t *testing.T) {
 	h.classicOwner("g", "range")
 	h.records = nil
 	h.consumerJoin("g", "a", "orders")
-	if len(h.records) != 1 || h.records[0].Value != nil || string(h.records[0].Key) != string(groupMetadataKey("g")) {
-		t.Fatalf("records %+v, want the group metadata tombstone", h.records)
+	// The classic record goes first; the KIP-848 records follow.
+	if len(h.records) == 0 || h.records[0].Value != nil || string(h.records[0].Key) != string(groupMetadataKey("g")) {
+		t.Fatalf("records %+v, want the group metadata tombstone first", h.records)
+	}
+	for _, r := range h.records[1:] {
+		if r.Value == nil || r.Key[1] < cgMetadataKeyVersion {
+			t.Fatalf("record %+v after the tombstone, want KIP-848 records", r)
+		}
 	}
 }
 

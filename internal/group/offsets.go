@@ -319,6 +319,7 @@ func (s *shardState) maybeRemoveGroup(g *group, fx *effects) {
 	if g.hasMetadata || g.generation > 0 {
 		fx.records = append(fx.records, groupTombstone(g.id))
 	}
+	s.dropConsumerRecords(g, fx)
 	delete(s.groups, g.id)
 }
 

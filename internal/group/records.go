@@ -119,6 +119,7 @@ const (
 	recordUnknown       recordKind = iota // a key version this coordinator does not read
 	recordOffsetCommit                    // key version 0 or 1
 	recordGroupMetadata                   // key version 2
+	recordConsumerGroup                   // key versions 3 and 5–8 (KIP-848)
 )
 
 // decodedRecord is one __consumer_offsets record as replay sees it.
@@ -129,6 +130,7 @@ type decodedRecord struct {
 	partition int32
 	offset    *committedOffset         // nil: offset tombstone
 	metadata  *kmsg.GroupMetadataValue // nil: group tombstone
+	consumer  *cgRecord
 }
 
 // decodeRecord parses one record. Unknown key versions decode to recordUnknown
@@ -191,6 +193,13 @@ func decodeRecord(key, value []byte) (decodedRecord, error) {
 		rec.metadata = &v
 		return rec, nil
 
+	case version == cgMetadataKeyVersion, version == cgMemberMetadataKeyVersion, version == cgTargetMetadataKeyVersion,
+		version == cgTargetMemberKeyVersion, version == cgCurrentAssignmentKeyVersion:
+		group, rec, err := decodeConsumerRecord(version, key, value)
+		if err != nil {
+			return decodedRecord{}, err
+		}
+		return decodedRecord{kind: recordConsumerGroup, group: group, consumer: rec}, nil
 	case version > groupMetadataKeyVersion:
 		return decodedRecord{kind: recordUnknown}, nil
 	default:
@@ -236,13 +245,15 @@ func (s *shardState) replay(key, value []byte) error {
 			s.groups[g.id] = g
 		}
 		g.loadMetadata(rec.metadata)
+	case recordConsumerGroup:
+		s.replayConsumerRecord(rec.group, key, value, rec.consumer)
 	}
 	return nil
 }
 
 // dropIfUnused forgets a replayed group that has neither metadata nor offsets.
 func (s *shardState) dropIfUnused(g *group) {
-	if !g.hasMetadata && g.removable() {
+	if !g.hasMetadata && (g.cgLog == nil || len(g.cgLog.records) == 0) && g.removable() {
 		delete(s.groups, g.id)
 	}
 }
@@ -302,6 +313,7 @@ func (s *shardState) finishLoad(now time.Time) {
 	var fx effects // a freshly loaded group has nobody parked to answer
 	for _, g := range s.sortedGroups() {
 		if g.cg != nil {
+			s.loadConsumerGroup(now, g)
 			continue
 		}
 		g.computeSubscribedTopics()

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,8 +63,13 @@ func TestDecodeRecordVersions(t *testing.T) {
 			}
 		})
 	}
-	if rec, err := decodeRecord([]byte{0, 3, 1, 2}, []byte{9}); err != nil || rec.kind != recordUnknown {
-		t.Fatalf("newer key version: %v %v, want skipped without error", rec.kind, err)
+	for _, version := range []byte{4, 9, 16} { // partition metadata, share and regex records
+		if rec, err := decodeRecord([]byte{0, version, 1, 2}, []byte{9}); err != nil || rec.kind != recordUnknown {
+			t.Fatalf("key version %d: %v %v, want skipped without error", version, rec.kind, err)
+		}
+	}
+	if _, err := decodeRecord([]byte{0, 3, 1, 2}, []byte{9}); !errors.Is(err, ErrCorruptRecord) {
+		t.Fatalf("a malformed KIP-848 record: %v, want ErrCorruptRecord", err)
 	}
 	for _, bad := range [][]byte{nil, {0}, {0xff, 0xff}, {0, 1, 0}} {
 		if _, err := decodeRecord(bad, nil); !errors.Is(err, ErrCorruptRecord) {
@@ -125,6 +132,7 @@ func summarize(st *shardState) string {
 	var b strings.Builder
 	for _, g := range st.sortedGroups() {
 		if g.cg != nil {
+			summarizeConsumerGroup(&b, g)
 			continue
 		}
 		state := g.state
@@ -144,6 +152,47 @@ func summarize(st *shardState) string {
 			fmt.Fprintf(&b, " o(%s/%d %+v)", o.topic, o.partition, o.offset)
 		}
 		b.WriteString("]")
+	}
+	return b.String()
+}
+
+// summarizeConsumerGroup renders what a KIP-848 group's records persist.
+func summarizeConsumerGroup(b *strings.Builder, g *group) {
+	cg := g.cg
+	fmt.Fprintf(b, "[%q consumer epoch=%d assignment=%d", g.id, cg.epoch, cg.assignmentEpoch)
+	for _, id := range slices.Sorted(maps.Keys(cg.members)) {
+		m := cg.members[id]
+		inst, rack := "-", "-"
+		if m.instanceID != nil {
+			inst = *m.instanceID
+		}
+		if m.rackID != nil {
+			rack = *m.rackID
+		}
+		fmt.Fprintf(b, " m(%s %s %s %s %s %v %q %q %v e=%d/%d s=%d a=%v p=%v t=%v", m.id, inst, rack, m.clientID, m.clientHost,
+			m.topics, m.regex, m.assignor, m.rebalanceTimeout, m.epoch, m.previousEpoch, m.state,
+			sortedPartitions(m.assigned), sortedPartitions(m.pendingRevocation), sortedPartitions(cg.target[id]))
+		if c := m.classic; c != nil {
+			fmt.Fprintf(b, " classic(%v", c.sessionTimeout)
+			for _, p := range c.protocols {
+				fmt.Fprintf(b, " %s:%x", p.name, p.metadata)
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(")")
+	}
+	for _, o := range g.sortedOffsets() {
+		fmt.Fprintf(b, " o(%s/%d %+v)", o.topic, o.partition, o.offset)
+	}
+	b.WriteString("]")
+}
+
+func sortedPartitions(a topicPartitions) string {
+	var b strings.Builder
+	for _, id := range slices.SortedFunc(maps.Keys(a), compareIDs) {
+		if len(a[id]) > 0 {
+			fmt.Fprintf(&b, "%x:%v;", id[:1], a[id])
+		}
 	}
 	return b.String()
 }

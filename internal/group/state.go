@@ -209,6 +209,10 @@ type group struct {
 	offsets map[string]map[int32]*committedOffset
 
 	cg *consumerGroup // non-nil: the group uses the KIP-848 protocol
+	// cgLog is what __consumer_offsets holds of the group's KIP-848
+	// records (consumer_records.go); it outlives cg so a group that turns
+	// classic can tombstone them.
+	cgLog *cgLog
 }
 
 // newGroup makes an empty classic group. Strings kept in state are cloned from
@@ -224,12 +228,12 @@ func newGroup(id string) *group {
 	}
 }
 
-// resetClassic forgets classic membership, keeping offsets (and whether a
-// metadata record needs a tombstone); used when a group switches protocol.
+// resetClassic forgets classic membership, keeping offsets (and which
+// records need tombstones); used when a group switches protocol.
 func (g *group) resetClassic() {
-	offsets, hasMetadata := g.offsets, g.hasMetadata
+	offsets, hasMetadata, log := g.offsets, g.hasMetadata, g.cgLog
 	*g = *newGroup(g.id)
-	g.offsets, g.hasMetadata = offsets, hasMetadata
+	g.offsets, g.hasMetadata, g.cgLog = offsets, hasMetadata, log
 }
 
 func (g *group) transition(now time.Time, s groupState) {
@@ -502,9 +506,10 @@ func (s *shardState) runGroupTimers(now time.Time, g *group, fx *effects) {
 			fired = s.classicTimers(now, g, fx)
 		}
 		if !fired {
-			return
+			break
 		}
 	}
+	s.persistConsumerGroup(g, fx)
 }
 
 // durationMillis converts d to whole milliseconds for an int32 wire field.

@@ -12,7 +12,7 @@ import (
 // CompletingRebalance the call parks under w until the leader's assignment is
 // stored; the leader's own SyncGroup stores it and releases everyone. It
 // returns nil when parked.
-func (s *shardState) syncGroup(now time.Time, req *kmsg.SyncGroupRequest, w waiterID, fx *effects) *kmsg.SyncGroupResponse {
+func (s *shardState) syncGroupStep(now time.Time, req *kmsg.SyncGroupRequest, w waiterID, fx *effects) *kmsg.SyncGroupResponse {
 	fail := func(code int16) *kmsg.SyncGroupResponse { return syncError(req.Version, code) }
 	if req.Group == "" {
 		return fail(kerr.InvalidGroupID.Code)
