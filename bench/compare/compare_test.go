@@ -315,6 +315,22 @@ func TestUsageTable(t *testing.T) {
 	}
 }
 
+func TestCPUTable(t *testing.T) {
+	run := func(round int, broker string, records int64, brokerCPU, clientCPU float64) runRecord {
+		return runRecord{Round: round, Workload: "W5", Broker: broker, Result: &benchResult{Records: records},
+			BrokerCPUSeconds: brokerCPU, ClientCPUSeconds: clientCPU}
+	}
+	runs := []runRecord{
+		run(1, "samsa", 1000, 1.0, 3.0), run(2, "samsa", 1000, 1.2, 3.2), run(3, "samsa", 1000, 1.1, 3.1),
+		run(1, "kfake", 1000, 2.2, 2.0), run(2, "kfake", 1000, 2.0, 2.2), run(3, "kfake", 1000, 2.4, 2.1),
+		{Round: 4, Workload: "W5", Broker: "kfake", Failure: "did not start"},
+	}
+	tbl := cpuTable([]workload{{name: "W5"}}, runs, []string{"samsa", "kfake"})
+	if got, want := tbl.rows[0], []string{"W5", "1.100", "3.100", "2.200", "2.100", "0.50"}; !slices.Equal(got, want) {
+		t.Errorf("row = %q, want %q", got, want)
+	}
+}
+
 func TestDescribeRun(t *testing.T) {
 	res := &benchResult{MiBPerSec: 12.5, RecordsPerSec: 12800, P50Ms: 1, P99Ms: 2, Errors: 1, FirstError: "boom"}
 	tests := []struct {

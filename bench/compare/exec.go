@@ -22,9 +22,10 @@ const benchTimeout = 15 * time.Minute
 var errNoResult = errors.New("no result line")
 
 // runBench runs `samsa bench ARGS -b ADDR` and returns the result line it
-// printed. A run that printed a result but exited non-zero (it counted
-// errors) returns both the result and the error.
-func runBench(ctx context.Context, binary, addr string, args []string) (*benchResult, error) {
+// printed and the CPU seconds the load generator used. A run that printed a
+// result but exited non-zero (it counted errors) returns both the result and
+// the error.
+func runBench(ctx context.Context, binary, addr string, args []string) (*benchResult, float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, benchTimeout)
 	defer cancel()
 	argv := append([]string{"bench"}, args...)
@@ -40,11 +41,15 @@ func runBench(ctx context.Context, binary, addr string, args []string) (*benchRe
 	if runErr != nil {
 		runErr = fmt.Errorf("samsa %s: %w: %s", strings.Join(argv, " "), runErr, lastLine(stderr.String()))
 	}
+	var clientCPU float64
+	if ps := cmd.ProcessState; ps != nil {
+		clientCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	result, parseErr := parseResultLine(stdout.String())
 	if parseErr != nil {
-		return nil, errors.Join(runErr, parseErr)
+		return nil, clientCPU, errors.Join(runErr, parseErr)
 	}
-	return result, runErr
+	return result, clientCPU, runErr
 }
 
 // parseResultLine decodes the last non-empty line of a bench run's stdout.

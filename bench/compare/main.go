@@ -140,6 +140,8 @@ func compare(ctx context.Context, opts options, selected []workload, stdout, std
 	}
 	results := resultsTable(selected, result.Runs, brokers)
 	results.write(stdout, opts.markdown)
+	cpu := cpuTable(selected, result.Runs, brokers)
+	cpu.write(stdout, opts.markdown)
 	usages := usageTable(result.Usages)
 	usages.write(stdout, opts.markdown)
 	writeFailures(stdout, result.Runs)
@@ -180,7 +182,9 @@ func runPhase(ctx context.Context, kind brokerKind, p phase, round int, scale fl
 	var runs []runRecord
 	for _, s := range p.steps {
 		args := s.workload.args(scale)
-		res, err := runBench(ctx, benchBin, broker.addr, args)
+		before, beforeErr := broker.measure(ticks)
+		res, clientCPU, err := runBench(ctx, benchBin, broker.addr, args)
+		after, afterErr := broker.measure(ticks)
 		if aliveErr := broker.alive(); aliveErr != nil {
 			err = errors.Join(err, aliveErr)
 		}
@@ -188,7 +192,10 @@ func runPhase(ctx context.Context, kind brokerKind, p phase, round int, scale fl
 		if s.setup {
 			continue
 		}
-		record := runRecord{Round: round, Workload: s.workload.name, Broker: kind.name}
+		record := runRecord{Round: round, Workload: s.workload.name, Broker: kind.name, ClientCPUSeconds: clientCPU}
+		if beforeErr == nil && afterErr == nil {
+			record.BrokerCPUSeconds = after.CPUSeconds - before.CPUSeconds
+		}
 		if res == nil {
 			record.Failure = err.Error()
 		}

@@ -20,6 +20,11 @@ type runRecord struct {
 	Broker   string       `json:"broker"`
 	Result   *benchResult `json:"result,omitempty"`
 	Failure  string       `json:"failure,omitempty"` // the run produced no result
+	// BrokerCPUSeconds is the broker's CPU time (utime + stime) during the
+	// run; ClientCPUSeconds the load generator's. On a machine the two
+	// share, they show which side bounds a workload.
+	BrokerCPUSeconds float64 `json:"broker_cpu_seconds"`
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
 }
 
 // usageRecord is what one broker process used over one phase of a round.
@@ -163,6 +168,45 @@ func resultsTable(workloads []workload, runs []runRecord, brokers []string) tabl
 			row = append(row, fmt.Sprintf("%d / %d", errs, failures[b]), "")
 		}
 		t.rows = append(t.rows, append(row, ""))
+	}
+	return t
+}
+
+// cpuTable shows, per workload, the median CPU seconds of each broker and
+// of the load generator driving it, and the Samsa/kfake ratio of broker CPU
+// per record (a workload of fixed duration moves more records on the faster
+// broker, so the ratio is per record, not per run).
+func cpuTable(workloads []workload, runs []runRecord, brokers []string) table {
+	t := table{title: "CPU seconds per run (median over rounds; broker = utime + stime during the run, client = the load generator)"}
+	t.headers = []string{"workload"}
+	for _, b := range brokers {
+		t.headers = append(t.headers, b+" broker", b+" client")
+	}
+	t.headers = append(t.headers, "broker CPU per record ratio")
+	for _, w := range workloads {
+		row := []string{w.name}
+		perRecord := make([]spread, len(brokers))
+		for i, b := range brokers {
+			var broker, client, per []float64
+			for _, r := range runs {
+				if r.Workload != w.name || r.Broker != b || r.Result == nil {
+					continue
+				}
+				broker = append(broker, r.BrokerCPUSeconds)
+				client = append(client, r.ClientCPUSeconds)
+				if r.Result.Records > 0 {
+					per = append(per, r.BrokerCPUSeconds/float64(r.Result.Records))
+				}
+			}
+			perRecord[i] = summarize(per)
+			row = append(row, formatFigure(summarize(broker)), formatFigure(summarize(client)))
+		}
+		if q, ok := ratio(perRecord[0], perRecord[len(perRecord)-1]); ok && len(perRecord) > 1 {
+			row = append(row, fmt.Sprintf("%.2f", q))
+		} else {
+			row = append(row, "–")
+		}
+		t.rows = append(t.rows, row)
 	}
 	return t
 }
