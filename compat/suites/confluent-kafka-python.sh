@@ -20,10 +20,8 @@
 # cluster default min.insync.replicas=1 is set dynamically, as Kafka 4.1+
 # writes it at controller activation (KIP-966), which
 # test_incremental_alter_configs expects. Not run: the schema registry tests
-# (no schema registry), the share consumer tests (Samsa has no share groups,
-# docs/UNSUPPORTED.md) and test_consumer_upgrade_downgrade, which moves a
-# group between the classic and KIP-848 protocols while it has members
-# (no live migration, docs/UNSUPPORTED.md).
+# (no schema registry) and the share consumer tests (Samsa has no share
+# groups, docs/UNSUPPORTED.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 src="${1:?usage: $0 /path/to/confluent-kafka-python [pytest args]}"
@@ -80,7 +78,6 @@ for protocol in classic consumer; do
 		tests/integration/admin tests/integration/consumer tests/integration/producer \
 		tests/integration/serialization tests/integration/integration_test.py "$work/test_describe_operations_byo.py" \
 		--deselect tests/integration/admin/test_describe_operations.py::test_describe_operations \
-		--deselect tests/integration/consumer/test_consumer_upgrade_downgrade.py::test_consumer_upgrade_downgrade \
 		"$@") || run=$?
 	kill "$pid" && wait "$pid" 2>/dev/null || true
 	if [ "$run" -ne 0 ]; then
