@@ -84,6 +84,10 @@ type consumerGroup struct {
 	// counts) at the last target computation; a change triggers a new one.
 	metadataHash string
 	regexes      map[string]*resolvedRegex
+	// loadedHash is the metadata hash replay found (loadedHashKnown: the
+	// record had one), compared with the topics when the group is loaded.
+	loadedHash      int64
+	loadedHashKnown bool
 
 	// union caches every member's subscribed topics, sorted; unionValid is
 	// cleared whenever a subscription or a regex's matches change.
@@ -176,13 +180,23 @@ func (s *shardState) consumerGroupHeartbeatStep(now time.Time, req *kmsg.Consume
 	if code != 0 {
 		return heartbeatFailure(resp, code, msg)
 	}
+	if m.classic != nil {
+		if req.MemberEpoch != joinEpoch {
+			return heartbeatFailure(resp, kerr.UnknownMemberID.Code, fmt.Sprintf("Member %s is not a member of the group.", memberID))
+		}
+		m.classic = nil // a classic member rejoining with the consumer protocol
+	}
 	assignedBefore := m.assigned
+	oldInstance := m.instanceID
 	subscriptionChanged := m.applyHeartbeat(req, client)
 	if isNew {
 		cg.members[m.id] = m
-		if m.instanceID != nil {
-			cg.static[*m.instanceID] = m.id
+	}
+	if m.instanceID != nil && (oldInstance == nil || *oldInstance != *m.instanceID || isNew) {
+		if oldInstance != nil && cg.static[*oldInstance] == m.id {
+			delete(cg.static, *oldInstance)
 		}
+		cg.static[*m.instanceID] = m.id
 	}
 	if subscriptionChanged || isNew {
 		cg.unionValid = false
@@ -296,6 +310,10 @@ func (cg *consumerGroup) memberForHeartbeat(memberID string, req *kmsg.ConsumerG
 			return newConsumerMember(strings.Clone(memberID)), true, 0, ""
 		case existing.id == memberID:
 			return existing, false, 0, ""
+		case existing.classic != nil:
+			// A consumer-protocol member takes over a classic static
+			// member's instance id, partitions included.
+			return cg.replaceStaticMember(existing, strings.Clone(memberID)), false, 0, ""
 		case existing.epoch != staticLeaveEpoch:
 			return nil, false, kerr.UnreleasedInstanceID.Code, fmt.Sprintf(
 				"Static member %s with instance id %s cannot join the group because the instance id is owned by %s member.",

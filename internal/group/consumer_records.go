@@ -3,6 +3,7 @@ package group
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -64,6 +65,25 @@ func epochValue(epoch int32) []byte {
 	return appendNoTags(kbin.AppendInt32(kbin.AppendInt16(nil, 0), epoch))
 }
 
+// groupEpochValue is ConsumerGroupMetadataValue: the group epoch and, in
+// tag 0 (Kafka 4.1's MetadataHash), a hash of the subscribed topics' ids
+// and partition counts the target was computed for, so a restart notices
+// topics that changed meanwhile.
+func groupEpochValue(epoch int32, metadataHash string) []byte {
+	b := kbin.AppendInt32(kbin.AppendInt16(nil, 0), epoch)
+	b = kbin.AppendUvarint(b, 1)
+	b = kbin.AppendUvarint(b, 0)
+	b = kbin.AppendUvarint(b, 8)
+	return kbin.AppendInt64(b, fingerprintHash(metadataHash))
+}
+
+// fingerprintHash hashes a subscription fingerprint (FNV-1a, 64 bits).
+func fingerprintHash(fingerprint string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(fingerprint))
+	return int64(h.Sum64())
+}
+
 func optionalString(s string) *string {
 	if s == "" {
 		return nil
@@ -87,8 +107,9 @@ func memberMetadataValue(m *consumerMember) []byte {
 	if m.classic == nil {
 		return appendNoTags(b)
 	}
-	// Tag 0: ClassicMemberMetadata.
-	c := kbin.AppendInt32(nil, durationMillis(m.classic.sessionTimeout))
+	// Tag 0: ClassicMemberMetadata, a nullable struct: a presence byte 1,
+	// then the struct.
+	c := kbin.AppendInt32([]byte{1}, durationMillis(m.classic.sessionTimeout))
 	c = kbin.AppendCompactArrayLen(c, len(m.classic.protocols))
 	for _, p := range m.classic.protocols {
 		c = kbin.AppendCompactString(c, p.name)
@@ -143,7 +164,7 @@ func cgMemberRecords(group string, cg *consumerGroup, m *consumerMember) []KV {
 // cgGroupRecords are the group's own records: its epoch and assignment epoch.
 func cgGroupRecords(group string, cg *consumerGroup) []KV {
 	return []KV{
-		{Key: cgGroupKey(cgMetadataKeyVersion, group), Value: epochValue(cg.epoch)},
+		{Key: cgGroupKey(cgMetadataKeyVersion, group), Value: groupEpochValue(cg.epoch, cg.metadataHash)},
 		{Key: cgGroupKey(cgTargetMetadataKeyVersion, group), Value: epochValue(cg.assignmentEpoch)},
 	}
 }
@@ -260,7 +281,9 @@ func (s *shardState) tombstoneConsumerRecords(g *group, fx *effects, drop func(k
 type cgRecord struct {
 	keyVersion int16
 	member     string
-	epoch      int32           // keys 3 and 6
+	epoch      int32 // keys 3 and 6
+	hash       int64 // key 3: the metadata hash, if hashKnown
+	hashKnown  bool
 	metadata   *consumerMember // key 5: the subscription fields
 	target     topicPartitions // key 7
 	current    *consumerMember // key 8: epochs, state, partitions
@@ -293,7 +316,17 @@ func decodeConsumerRecord(version int16, key, value []byte) (string, *cgRecord, 
 		return "", nil, fmt.Errorf("%w: key %d value version %d", ErrCorruptRecord, version, v)
 	}
 	switch version {
-	case cgMetadataKeyVersion, cgTargetMetadataKeyVersion:
+	case cgMetadataKeyVersion:
+		rec.epoch = vr.Int32()
+		tags := vr.Uvarint()
+		for i := uint32(0); i < tags && vr.Ok(); i++ {
+			tag, size := vr.Uvarint(), vr.Uvarint()
+			data := kbin.Reader{Src: vr.Span(int(size))}
+			if tag == 0 && size == 8 {
+				rec.hash, rec.hashKnown = data.Int64(), true
+			}
+		}
+	case cgTargetMetadataKeyVersion:
 		rec.epoch = vr.Int32()
 		skipTags(&vr)
 	case cgMemberMetadataKeyVersion:
@@ -347,8 +380,14 @@ func readMemberMetadata(r *kbin.Reader) *consumerMember {
 	for i := uint32(0); i < tags && r.Ok(); i++ {
 		tag, size := r.Uvarint(), r.Uvarint()
 		data := r.Span(int(size))
-		if tag != 0 || !r.Ok() {
+		if tag != 0 || !r.Ok() || len(data) == 0 {
 			continue
+		}
+		switch data[0] {
+		case 0xff: // null: a consumer-protocol member
+			continue
+		case 1: // present
+			data = data[1:]
 		}
 		cr := kbin.Reader{Src: data}
 		c := &classicMembership{sessionTimeout: millis(max(cr.Int32(), 0))}
@@ -452,6 +491,7 @@ func (s *shardState) replayConsumerRecord(groupID string, key, value []byte, rec
 	switch rec.keyVersion {
 	case cgMetadataKeyVersion:
 		cg.epoch = rec.epoch
+		cg.loadedHash, cg.loadedHashKnown = rec.hash, rec.hashKnown
 	case cgTargetMetadataKeyVersion:
 		cg.assignmentEpoch = rec.epoch
 	case cgMemberMetadataKeyVersion:
@@ -497,7 +537,12 @@ func (s *shardState) loadConsumerGroup(now time.Time, g *group) {
 	}
 	cg.unionValid = false
 	cg.assignor = cg.chooseAssignor()
+	// Topics that changed while the group was not loaded (or a regex not
+	// yet matched again) make the first heartbeat compute a new target.
 	cg.metadataHash = s.subscriptionHash(cg)
+	if cg.loadedHashKnown && fingerprintHash(cg.metadataHash) != cg.loadedHash {
+		cg.metadataHash = ""
+	}
 	log := g.cgLog
 	log.epoch, log.assignmentEpoch = cg.epoch, cg.assignmentEpoch
 	log.members = make(map[string]bool, len(cg.members))

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // replayAll replays every record the harness wrote into a fresh shard, as a
@@ -33,6 +32,12 @@ func TestConsumerRecordLayout(t *testing.T) {
 		{"group key", hex.EncodeToString(cgGroupKey(cgMetadataKeyVersion, "g")), "0003" + "000167"},
 		{"member key", hex.EncodeToString(cgMemberKey(cgCurrentAssignmentKeyVersion, "g", "m")), "0008" + "000167" + "00016d"},
 		{"epoch value", hex.EncodeToString(epochValue(7)), "0000" + "00000007" + "00"},
+		{"group epoch value", hex.EncodeToString(groupEpochValue(7, ""))[:18], "0000" + "00000007" + "01" + "00" + "08"},
+		{"classic member metadata", hex.EncodeToString(memberMetadataValue(func() *consumerMember {
+			c := *m
+			c.classic = &classicMembership{sessionTimeout: millis(45000), protocols: []protocol{{name: "range", metadata: []byte{9}}}}
+			return &c
+		}()))[36:], "01" + "00" + "10" + "01" + "0000afc8" + "02" + "0672616e6765" + "0209" + "00" + "00"},
 		{"member metadata", hex.EncodeToString(memberMetadataValue(m)),
 			"0000" + "00" + "00" + "0263" + "032f68" + "02" + "0274" + "00" + "000003e8" + "00" + "00"},
 		{"current assignment", hex.EncodeToString(currentAssignmentValue(m)),
@@ -143,5 +148,24 @@ func TestConsumerHeartbeatWritesOnlyChanges(t *testing.T) {
 	if len(h.records) == 0 {
 		t.Fatal("a subscription change wrote nothing")
 	}
-	_ = kmsg.NewConsumerGroupHeartbeatRequest
+}
+
+// TestTopicChangeWhileUnloaded: a topic that grew while the coordinator was
+// down makes the first heartbeat after the restart assign the new
+// partitions (the target's metadata hash is persisted).
+func TestTopicChangeWhileUnloaded(t *testing.T) {
+	h := newHarness(t)
+	h.consumerJoin("g", "a", "orders")
+	h.cg(cgBeat("g", "a", 1, topicPartitions{ordersID: {0, 1, 2, 3}}))
+	h.topics["orders"] = topicInfo{name: "orders", id: ordersID, partitions: 6}
+	h.st = h.replayAll()
+	resp := h.cg(cgBeat("g", "a", 1, topicPartitions{ordersID: {0, 1, 2, 3}}))
+	if resp.MemberEpoch != 2 || len(assignmentOf(resp)[ordersID]) != 6 {
+		t.Fatalf("after the restart: epoch %d assignment %v, want epoch 2 with 6 partitions", resp.MemberEpoch, assignmentOf(resp))
+	}
+	// Unchanged topics keep the epoch across a restart.
+	h.st = h.replayAll()
+	if resp := h.cg(cgBeat("g", "a", 2, topicPartitions{ordersID: {0, 1, 2, 3, 4, 5}})); resp.MemberEpoch != 2 {
+		t.Fatalf("epoch %d after a restart with nothing changed, want 2", resp.MemberEpoch)
+	}
 }

@@ -68,7 +68,7 @@ func (s *shardState) leaveGroupStep(now time.Time, req *kmsg.LeaveGroupRequest, 
 		case g == nil:
 			out.ErrorCode = kerr.UnknownMemberID.Code
 		case g.cg != nil:
-			out.ErrorCode = s.classicLeaveFromConsumerGroup(now, g, l)
+			out.ErrorCode = s.classicLeaveFromConsumerGroup(now, g, l, fx)
 		default:
 			out.ErrorCode = s.leaveOne(now, g, l, fx)
 		}

@@ -99,8 +99,11 @@ func (s *shardState) upgradeToConsumerGroup(now time.Time, g *group, fx *effects
 		cm.epoch = g.generation
 		cm.classic = &classicMembership{protocolType: m.protocolType, protocols: m.protocols, sessionTimeout: m.sessionTimeout}
 		cm.sessionDeadline = now.Add(m.sessionTimeout)
+		// The last assignment counts in any state: a member keeps consuming
+		// it until it rejoins (a rebalance interrupted while completing
+		// clears assignments).
 		var assignment kmsg.ConsumerMemberAssignment
-		if g.state == stateStable && len(m.assignment) > 0 {
+		if len(m.assignment) > 0 {
 			if err := assignment.ReadFrom(m.assignment); err != nil || len(assignment.UserData) > 0 {
 				// A custom assignor's user data would be lost.
 				return kerr.GroupIDNotFound.Code, fmt.Sprintf(
@@ -199,9 +202,9 @@ func (s *shardState) classicJoinToConsumerGroup(now time.Time, g *group, j *join
 			return j.fail(memberID, kerr.MemberIDRequired.Code)
 		}
 		if req.InstanceID != nil {
-			if oldID, ok := cg.static[*req.InstanceID]; ok {
+			if old := cg.members[cg.static[*req.InstanceID]]; old != nil {
 				// A classic static member always takes over its instance id.
-				m = cg.replaceStaticMember(cg.members[oldID], memberID)
+				m = cg.replaceStaticMember(old, memberID)
 				if m.classic == nil {
 					m.classic = &classicMembership{}
 				}
@@ -393,7 +396,7 @@ func (cg *consumerGroup) canTakeUnreleased(m *consumerMember) bool {
 
 // classicLeaveFromConsumerGroup removes classic members of a KIP-848 group
 // (LeaveGroup; Kafka's classicGroupLeaveToConsumerGroup).
-func (s *shardState) classicLeaveFromConsumerGroup(now time.Time, g *group, l kmsg.LeaveGroupRequestMember) int16 {
+func (s *shardState) classicLeaveFromConsumerGroup(now time.Time, g *group, l kmsg.LeaveGroupRequestMember, fx *effects) int16 {
 	cg := g.cg
 	memberID := l.MemberID
 	if memberID == "" {
@@ -401,10 +404,15 @@ func (s *shardState) classicLeaveFromConsumerGroup(now time.Time, g *group, l km
 			return kerr.UnknownMemberID.Code
 		}
 		id, ok := cg.static[*l.InstanceID]
-		if !ok {
+		if !ok || cg.members[id] == nil {
 			return kerr.UnknownMemberID.Code
 		}
 		memberID = id
+	}
+	if l.MemberID == "" {
+		// An administrative removal by instance id takes any member.
+		s.fenceConsumerMember(now, g, cg.members[memberID], fx)
+		return 0
 	}
 	m, code := cg.classicMember(memberID, l.InstanceID)
 	if code != 0 {

@@ -171,9 +171,18 @@ func TestUpgradeAnswersParkedCalls(t *testing.T) {
 	}
 	wantCode(t, "upgrade", h.consumerJoin("g", "a", "orders").ErrorCode, 0)
 	wantCode(t, "parked join", h.joined(w).ErrorCode, kerr.RebalanceInProgress.Code)
-	// Mid-rebalance assignments are not trusted: c1 starts with nothing.
-	if m := h.group("g").cg.members[c1]; len(m.assigned) != 0 {
-		t.Fatalf("classic member mid-rebalance keeps %v", m.assigned)
+	// c1 keeps consuming its last assignment until it rejoins, so it keeps
+	// owning it; the member that never synced owns nothing, and the
+	// newcomer waits for c1 to give partitions up.
+	cg := h.group("g").cg
+	if m := cg.members[c1]; !slices.Equal(m.assigned[ordersID], []int32{0, 1, 2, 3}) {
+		t.Fatalf("classic member mid-rebalance owns %v", m.assigned)
+	}
+	if m := cg.members[first.MemberID]; len(m.assigned) != 0 {
+		t.Fatalf("member that never synced owns %v", m.assigned)
+	}
+	if a := cg.members["a"]; len(a.assigned) != 0 {
+		t.Fatalf("newcomer got %v while c1 still owns everything", a.assigned)
 	}
 }
 
@@ -261,4 +270,69 @@ func TestMigrationPolicy(t *testing.T) {
 	h = newHarness(t, func(c *Config) { c.MigrationPolicy = "downgrade" })
 	h.classicOwner("g", "range")
 	wantCode(t, "upgrade refused", h.consumerJoin("g", "a", "orders").ErrorCode, kerr.GroupIDNotFound.Code)
+}
+
+func TestStaticMembersAcrossProtocols(t *testing.T) {
+	t.Run("consumer member takes a classic static member's instance", func(t *testing.T) {
+		h := newHarness(t)
+		h.consumerJoin("g", "a", "orders")
+		join := classicJoinReq("g", "", "range", nil)
+		join.InstanceID = new("pod")
+		_, joined := h.join(join)
+		wantCode(t, "classic static join", joined.ErrorCode, 0)
+		req := cgJoinReq("g", "b", "orders")
+		req.InstanceID = new("pod")
+		wantCode(t, "consumer static join", h.cg(req).ErrorCode, 0)
+		cg := h.group("g").cg
+		if b := cg.members["b"]; b == nil || b.classic != nil || cg.static["pod"] != "b" || cg.members[joined.MemberID] != nil {
+			t.Fatalf("instance pod after the takeover: %v, member b %+v", cg.static, b)
+		}
+	})
+	t.Run("instance id changed on rejoin", func(t *testing.T) {
+		h := newHarness(t)
+		h.consumerJoin("g", "keep", "orders")
+		req := cgJoinReq("g", "x", "orders")
+		req.InstanceID = new("i1")
+		h.cg(req)
+		req = cgJoinReq("g", "x", "orders")
+		req.InstanceID = new("i2")
+		h.cg(req)
+		cg := h.group("g").cg
+		if _, stale := cg.static["i1"]; stale || cg.static["i2"] != "x" {
+			t.Fatalf("static ids %v, want only i2 -> x", cg.static)
+		}
+		h.cg(func() *kmsg.ConsumerGroupHeartbeatRequest {
+			r := cgBeat("g", "x", -1, nil)
+			r.InstanceID = new("i2")
+			return r
+		}())
+		join := classicJoinReq("g", "", "range", nil)
+		join.InstanceID = new("i1")
+		if _, resp := h.join(join); resp == nil || resp.ErrorCode != 0 {
+			t.Fatalf("classic join with the old instance id: %+v", resp)
+		}
+	})
+	t.Run("consumer heartbeat from a classic member", func(t *testing.T) {
+		h := newHarness(t)
+		c1 := h.classicOwner("g", "range")
+		h.consumerJoin("g", "a", "orders")
+		wantCode(t, "heartbeat", h.cg(cgBeat("g", c1, 1, nil)).ErrorCode, kerr.UnknownMemberID.Code)
+		wantCode(t, "rejoin", h.cg(cgJoinReq("g", c1, "orders")).ErrorCode, 0)
+		if m := h.group("g").cg.members[c1]; m.classic != nil {
+			t.Fatal("member still classic after joining with the consumer protocol")
+		}
+	})
+	t.Run("administrative removal by instance id", func(t *testing.T) {
+		h := newHarness(t)
+		h.classicOwner("g", "range")
+		req := cgJoinReq("g", "b", "orders")
+		req.InstanceID = new("pod")
+		h.cg(req)
+		instance := "pod"
+		resp := h.leave("g", 3, kmsg.LeaveGroupRequestMember{InstanceID: &instance})
+		wantCode(t, "leave", resp.Members[0].ErrorCode, 0)
+		if h.group("g").cg != nil {
+			t.Fatal("removing the last consumer-protocol member should downgrade the group")
+		}
+	})
 }
