@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +48,8 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 		{"cooperative-sticky", kgo.CooperativeStickyBalancer()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := brokertest.Start(t, nil)
+			logs := &brokertest.LogBuffer{}
+			b := brokertest.StartLogged(t, nil, logs)
 			const topic, group, partitions = "clicks", "migrating", 10
 			createTopic(t, b.Admin(), topic, partitions, nil)
 			producer := b.Client(kgo.ProducerLinger(time.Millisecond))
@@ -116,6 +118,9 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 			if got := listedGroupType(t, b, group); got != "consumer" {
 				t.Fatalf("group type %q after the upgrade, want consumer", got)
 			}
+			if logged := logs.Take(); !strings.Contains(logged, "group changed protocol while it had members") || !strings.Contains(logged, "to=consumer") {
+				t.Errorf("the upgrade was not logged:\n%s", logged)
+			}
 			described, err := b.Admin().DescribeConsumerGroups(brokertest.Context(t, 10*time.Second), group)
 			if err != nil {
 				t.Fatal(err)
@@ -130,6 +135,9 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 			assignedEach(partitions, classic)
 			if got := listedGroupType(t, b, group); got != "classic" {
 				t.Fatalf("group type %q after the downgrade, want classic", got)
+			}
+			if logged := logs.Take(); !strings.Contains(logged, "to=classic") {
+				t.Errorf("the downgrade was not logged:\n%s", logged)
 			}
 			produce(100)
 			consumedAll(classic, modern)

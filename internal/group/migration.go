@@ -138,6 +138,7 @@ func (s *shardState) upgradeToConsumerGroup(now time.Time, g *group, fx *effects
 	}
 	g.resetClassic()
 	g.cg = cg
+	fx.conversions = append(fx.conversions, conversion{group: g.id, to: groupTypeConsumer, members: len(cg.members) + 1})
 	return 0, ""
 }
 
@@ -473,6 +474,7 @@ func (s *shardState) downgradeWithout(now time.Time, g *group, leaving *consumer
 	g.protocol = g.selectProtocol()
 	g.computeSubscribedTopics()
 	g.transition(now, stateStable)
+	fx.conversions = append(fx.conversions, conversion{group: g.id, to: groupTypeClassic, members: len(remaining)})
 	// Persisted as converted, so a restart finds the classic group.
 	fx.records = append(fx.records, groupMetadataRecord(g))
 	g.hasMetadata = true

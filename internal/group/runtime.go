@@ -460,6 +460,7 @@ func (c *Coordinator) runDueTimers() time.Time {
 			if d := st.nextDeadline(); !d.IsZero() && !now.Before(d) {
 				var fx effects
 				st.tick(now, &fx)
+				c.logConversions(fx)
 				sh.submitLocked(fx, false)
 			}
 			if d := st.nextDeadline(); !d.IsZero() && d.Before(next) {
@@ -470,6 +471,13 @@ func (c *Coordinator) runDueTimers() time.Time {
 	}
 	c.wakeAt.Store(next.UnixNano())
 	return next
+}
+
+// logConversions logs the groups a step moved between protocols.
+func (c *Coordinator) logConversions(fx effects) {
+	for _, cv := range fx.conversions {
+		c.logger.Info("group changed protocol while it had members", "group", cv.group, "to", cv.to, "members", cv.members)
+	}
 }
 
 func (c *Coordinator) kickTimers() {
@@ -559,6 +567,7 @@ func (c *Coordinator) runStep(sh *shard, groupID string, loadingCode int16, park
 	}
 	var fx effects
 	resp = run(sh.state, c.cfg.Now(), w, &fx)
+	c.logConversions(fx)
 	if resp != nil && parked != nil {
 		delete(sh.waiters, w)
 	}

@@ -52,6 +52,17 @@ type effects struct {
 	// set, no records) that producer's transaction marker.
 	txn     *txnWrite
 	replies []reply
+	// conversions are groups that changed protocol in this step, for the
+	// runtime to log.
+	conversions []conversion
+}
+
+// conversion is a group that moved between the classic and KIP-848
+// protocols while it had members.
+type conversion struct {
+	group   string
+	to      string // "consumer" or "classic"
+	members int
 }
 
 func (fx *effects) answer(w waiterID, resp kmsg.Response) {
