@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
@@ -53,20 +52,6 @@ func TestKcatInMigratingGroup(t *testing.T) {
 			t.Fatalf("waiting for %s: kcat running %v, stderr:\n%s", what, proc.running(), tail(strings.Join(proc.stderr.lines(), "\n")))
 		}
 	}
-	groupType := func() string {
-		req := kmsg.NewPtrListGroupsRequest()
-		req.Version = 5
-		resp, err := req.RequestWith(brokertest.Context(t, 10*time.Second), b.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range resp.Groups {
-			if g.Group == group {
-				return g.GroupType
-			}
-		}
-		return ""
-	}
 	producer := b.Client(kgo.DefaultProduceTopic(topic))
 	var want []string
 	produce := func(phase string) {
@@ -98,7 +83,7 @@ func TestKcatInMigratingGroup(t *testing.T) {
 	}
 
 	waitFor("kcat owning every partition", func() bool { return len(kcatOwns()) == partitions })
-	if got := groupType(); got != "classic" {
+	if got := b.GroupType(group); got != "classic" {
 		t.Fatalf("group type %q, want classic", got)
 	}
 	produce("classic")
@@ -135,7 +120,7 @@ func TestKcatInMigratingGroup(t *testing.T) {
 		mu.Unlock()
 		return n == partitions/2 && len(kcatOwns()) == partitions/2
 	})
-	if got := groupType(); got != "consumer" {
+	if got := b.GroupType(group); got != "consumer" {
 		t.Fatalf("group type %q after franz-go joined, want consumer", got)
 	}
 	produce("mixed")
@@ -143,7 +128,7 @@ func TestKcatInMigratingGroup(t *testing.T) {
 
 	modern.Close() // the last consumer-protocol member leaves
 	waitFor("kcat owning every partition again", func() bool { return len(kcatOwns()) == partitions })
-	if got := groupType(); got != "classic" {
+	if got := b.GroupType(group); got != "classic" {
 		t.Fatalf("group type %q after franz-go left, want classic", got)
 	}
 	produce("downgraded")

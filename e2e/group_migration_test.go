@@ -10,28 +10,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/brokertest"
 )
-
-// listedGroupType is the group's type as ListGroups v5 reports it
-// ("classic" or "consumer"), or "" if the group is not listed.
-func listedGroupType(t *testing.T, b *brokertest.Broker, group string) string {
-	t.Helper()
-	req := kmsg.NewPtrListGroupsRequest()
-	req.Version = 5
-	resp, err := req.RequestWith(brokertest.Context(t, 10*time.Second), b.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range resp.Groups {
-		if g.Group == group {
-			return g.GroupType
-		}
-	}
-	return ""
-}
 
 // A classic consumer group moves to the KIP-848 protocol while its member
 // keeps consuming, when a consumer-protocol member joins, and back when that
@@ -107,7 +88,7 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 			classic := startGroupConsumer(t, b, group, topic, kgo.Balancers(tc.balancer))
 			defer classic.cl.Close()
 			assignedEach(partitions, classic)
-			if got := listedGroupType(t, b, group); got != "classic" {
+			if got := b.GroupType(group); got != "classic" {
 				t.Fatalf("group type %q, want classic", got)
 			}
 			produce(100)
@@ -115,7 +96,7 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 
 			modern := startGroupConsumer(t, b, group, topic, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
 			assignedEach(partitions/2, classic, modern)
-			if got := listedGroupType(t, b, group); got != "consumer" {
+			if got := b.GroupType(group); got != "consumer" {
 				t.Fatalf("group type %q after the upgrade, want consumer", got)
 			}
 			if logged := logs.Take(); !strings.Contains(logged, "group changed protocol while it had members") || !strings.Contains(logged, "to=consumer") {
@@ -133,7 +114,7 @@ func TestGroupOnlineUpgradeAndDowngrade(t *testing.T) {
 
 			modern.cl.Close() // leaves: the group turns classic again
 			assignedEach(partitions, classic)
-			if got := listedGroupType(t, b, group); got != "classic" {
+			if got := b.GroupType(group); got != "classic" {
 				t.Fatalf("group type %q after the downgrade, want classic", got)
 			}
 			if logged := logs.Take(); !strings.Contains(logged, "to=classic") {

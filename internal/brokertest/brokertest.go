@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-broker/samsa/internal/broker"
 	"github.com/samsa-broker/samsa/internal/config"
@@ -125,6 +126,24 @@ func (tb *Broker) Client(opts ...kgo.Opt) *kgo.Client {
 // Admin returns a kadm client for the broker.
 func (tb *Broker) Admin() *kadm.Client {
 	return kadm.NewClient(tb.Client())
+}
+
+// GroupType is the group's type as ListGroups v5 reports it ("classic" or
+// "consumer"), or "" if the broker does not list the group.
+func (tb *Broker) GroupType(group string) string {
+	tb.t.Helper()
+	req := kmsg.NewPtrListGroupsRequest()
+	req.Version = 5
+	resp, err := req.RequestWith(Context(tb.t, 10*time.Second), tb.Client())
+	if err != nil {
+		tb.t.Fatalf("list groups: %v", err)
+	}
+	for _, g := range resp.Groups {
+		if g.Group == group {
+			return g.GroupType
+		}
+	}
+	return ""
 }
 
 // Context returns a context that ends after d or at test end.

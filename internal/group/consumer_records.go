@@ -180,7 +180,9 @@ func cgRecords(group string, cg *consumerGroup) []KV {
 
 // persistConsumerGroup appends the records that bring the log in line with a
 // group after a step: everything when its epochs or members changed, else
-// only the records of the members the step touched. A group that is no
+// only the records of the members the step touched (the group's own records
+// change only with its epochs: the metadata hash moves with the assignment
+// epoch). A group that is no
 // longer a KIP-848 group (or is gone) gets tombstones for all it had.
 func (s *shardState) persistConsumerGroup(g *group, fx *effects, touched ...string) {
 	if g == nil {
@@ -206,7 +208,6 @@ func (s *shardState) persistConsumerGroup(g *group, fx *effects, touched ...stri
 	if full {
 		want = cgRecords(g.id, cg)
 	} else {
-		want = cgGroupRecords(g.id, cg)
 		for _, id := range touched {
 			if m := cg.members[id]; m != nil {
 				want = append(want, cgMemberRecords(g.id, cg, m)...)
@@ -364,11 +365,11 @@ func readMemberMetadata(r *kbin.Reader) *consumerMember {
 	m.clientID = r.CompactString()
 	m.clientHost = r.CompactString()
 	n := r.CompactArrayLen()
-	m.topics = []string{}
+	var topics []string
 	for i := int32(0); i < n && r.Ok(); i++ {
-		m.topics = append(m.topics, r.CompactString())
+		topics = append(topics, r.CompactString())
 	}
-	m.topics = slices.Compact(slices.Sorted(slices.Values(m.topics)))
+	m.topics = subscribedTopics(topics)
 	if re := r.CompactNullableString(); re != nil {
 		m.regex = *re
 	}
